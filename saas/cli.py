@@ -1,0 +1,157 @@
+"""Command line: `flask --app wsgi <command>` (contract in DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from saas.extensions import db
+
+tenants_cli = AppGroup("tenants", help="Tenants and their files.")
+users_cli = AppGroup("users", help="Users of a tenant.")
+outbox_cli = AppGroup("outbox", help="Queued email: list, retry, flush.")
+
+
+def _tenant_or_fail(slug: str):
+    from saas.tenancy import load_tenant
+
+    tenant = load_tenant(slug)
+    if tenant is None:
+        raise click.ClickException(f"no tenant {slug!r}; run `flask tenants sync` first")
+    return tenant
+
+
+@tenants_cli.command("sync")
+def tenants_sync():
+    """Create or update every tenant from $TENANTS_DIR/*/tenant.toml (all or nothing)."""
+    from saas.tenancy.files import TenantFileError
+    from saas.tenancy.services import sync_tenants
+
+    try:
+        results = sync_tenants()
+    except TenantFileError as error:
+        db.session.rollback()
+        for problem in error.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo("No tenant was changed.", err=True)
+        raise SystemExit(1) from None
+    if not results:
+        click.echo(f"No tenant files in {current_app.config['TENANTS_DIR']}.")
+    for slug, action in results:
+        click.echo(f"{slug}: {action}")
+
+
+@tenants_cli.command("list")
+def tenants_list():
+    """Tenants with their country, languages and domains."""
+    from saas.tenancy.models import Tenant
+
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
+        domains = ", ".join(d.host for d in tenant.domains) or "-"
+        click.echo(f"{tenant.slug}\t{tenant.country}\t{','.join(tenant.locales)}\t{domains}")
+
+
+@users_cli.command("create")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "biller", "accountant", "support"])
+)
+@click.option("--password", required=True, help="At least 10 characters.")
+def users_create(slug, email, name, role, password):
+    """Create a staff user of a tenant."""
+    from saas.auth.services import UserError, create_staff_user
+
+    tenant = _tenant_or_fail(slug)
+    try:
+        user = create_staff_user(tenant, email=email, name=name, role=role, password=password)
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {user.email} (username {user.username}, {role}) in {tenant.slug}.")
+
+
+@click.command("demo")
+def demo():
+    """Demo companies and a demo admin for every tenant; prints how to sign in."""
+    from saas.demo import create_demo_data
+
+    rows = create_demo_data()
+    if not rows:
+        raise click.ClickException("no tenants; run `flask tenants sync` first")
+    base = current_app.config["BASE_URL"]
+    click.echo("Demo sign-in details:")
+    for tenant, user, password in rows:
+        click.echo(f"  {tenant.name}: {base}/t/{tenant.slug}/  {user.email} / {password}")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst):
+    """Run an rq worker on every queue (needs REDIS_URL)."""
+    from saas.jobs import run_worker
+
+    try:
+        run_worker(current_app._get_current_object(), burst=burst)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@outbox_cli.command("list")
+@click.option("--status", type=click.Choice(["kept", "pending", "sending", "sent", "failed"]))
+@click.option("--limit", default=50, show_default=True)
+def outbox_list(status, limit):
+    """The newest outbox messages (status, attempts, last error)."""
+    from saas.mail import OutboxMessage
+
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    for m in db.session.scalars(query):
+        error = f"  {m.last_error}" if m.last_error else ""
+        click.echo(f"{m.id}\t{m.status}\t{m.attempts}\t{m.to_addr}\t{m.subject}{error}")
+
+
+@outbox_cli.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+def outbox_retry(ids):
+    """Send failed messages again (all failed ones, or those IDS)."""
+    from saas.mail import retry
+
+    click.echo(f"{retry(list(ids))} message(s) queued again.")
+
+
+@outbox_cli.command("flush")
+def outbox_flush():
+    """Queue messages that are due (after a worker or Redis restart); safe from cron."""
+    from saas.mail import flush
+
+    click.echo(f"{flush()} message(s) queued.")
+
+
+@outbox_cli.command("test")
+@click.option("--tenant", "slug", required=True)
+@click.option("--to", "to", required=True)
+@click.option("--lang", default=None)
+def outbox_test(slug, to, lang):
+    """Send a branded test email, to check the mail settings."""
+    from flask import g
+
+    from saas.mail import send_email
+
+    tenant = _tenant_or_fail(slug)
+    g.tenant = tenant
+    message = send_email(to, "test", tenant=tenant, locale=lang)
+    db.session.commit()
+    click.echo(f"Message {message.id} to {to}: {message.status}.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(tenants_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(demo)
+    app.cli.add_command(worker)

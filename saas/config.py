@@ -1,0 +1,220 @@
+"""Configuration: the only module that reads the environment.
+
+Every setting is optional; the defaults are the embedded ones (SQLite file, local
+files, jobs in process, mail kept in the outbox). Each URL is checked here, so a
+wrong one stops the app at start with one clear sentence instead of a traceback later.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STORAGE_URL",
+    "MAIL_URL",
+    "MAIL_FROM",
+    "BASE_URL",
+    "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET",
+    "GOOGLE_DISCOVERY_URL",
+    "TENANTS_DIR",
+    "PROXY_HOPS",
+)
+GOOGLE_DISCOVERY = "https://accounts.google.com/.well-known/openid-configuration"
+
+
+class ConfigError(Exception):
+    """A setting that cannot work; the message names the variable and the problem."""
+
+
+def from_environment(environ=None) -> dict:
+    """The raw settings found in the environment (only the known keys)."""
+    environ = os.environ if environ is None else environ
+    return {key: environ[key] for key in ENV_KEYS if environ.get(key)}
+
+
+def build(raw: dict, instance_path: str) -> dict:
+    """Turn raw settings (environment merged with overrides) into Flask config."""
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    base_url = _base_url(raw.get("BASE_URL", "http://127.0.0.1:5000"))
+    secure = base_url.startswith("https://")
+    cfg = {
+        "SECRET_KEY": raw.get("SECRET_KEY") or _instance_secret(instance),
+        "SQLALCHEMY_DATABASE_URI": database_uri(
+            raw.get("DATABASE_URL") or f"sqlite:///{instance / 'saas.db'}"
+        ),
+        "REDIS_URL": _redis_url(raw.get("REDIS_URL")),
+        "STORAGE": storage_settings(raw.get("STORAGE_URL") or f"file://{instance / 'storage'}"),
+        "MAIL": mail_settings(raw.get("MAIL_URL") or "outbox://"),
+        "MAIL_FROM": raw.get("MAIL_FROM", "no-reply@localhost"),
+        "BASE_URL": base_url,
+        "GOOGLE_CLIENT_ID": raw.get("GOOGLE_CLIENT_ID"),
+        "GOOGLE_CLIENT_SECRET": raw.get("GOOGLE_CLIENT_SECRET"),
+        "GOOGLE_DISCOVERY_URL": raw.get("GOOGLE_DISCOVERY_URL", GOOGLE_DISCOVERY),
+        "TENANTS_DIR": str(Path(raw.get("TENANTS_DIR", PROJECT_ROOT / "tenants")).resolve()),
+        "PROXY_HOPS": _int("PROXY_HOPS", raw.get("PROXY_HOPS", 0)),
+        # Fixed policy, not environment.
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "LOCALES": ("es", "it", "en"),
+        "MAIL_RETRY_DELAYS": (30, 120),
+        "MAIL_MAX_ATTEMPTS": 3,
+        "QUEUE_PREFIX": "",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+    return cfg
+
+
+def database_uri(url: str) -> str:
+    """A SQLAlchemy URL for SQLite or PostgreSQL (psycopg 3), or a ConfigError."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"DATABASE_URL {_redact(url)!r} is not a database URL "
+            "(expected sqlite:///path or postgresql+psycopg://user:pass@host/db)"
+        ) from None
+    if parsed.get_backend_name() == "postgresql":
+        # psycopg 3 is the one driver installed, whatever the URL asked for.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        if not parsed.database:
+            raise ConfigError("DATABASE_URL names no database (postgresql+psycopg://host/DB)")
+    elif parsed.get_backend_name() != "sqlite":
+        raise ConfigError(
+            f"DATABASE_URL uses {parsed.get_backend_name()!r}; "
+            "only sqlite and postgresql are supported"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def storage_settings(url: str) -> dict:
+    """Parse STORAGE_URL: file:///path or s3://KEY:SECRET@host:port/bucket?secure=false."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        path = unquote(parts.netloc + parts.path)
+        if not path:
+            raise ConfigError("STORAGE_URL file:// needs a folder, as file:///var/lib/saas")
+        return {"backend": "file", "root": path}
+    if parts.scheme == "s3":
+        bucket = parts.path.strip("/")
+        if not parts.hostname or not bucket or "/" in bucket:
+            raise ConfigError(
+                f"STORAGE_URL {_redact(url)!r} needs a host and one bucket, "
+                "as s3://KEY:SECRET@minio:9000/invoices"
+            )
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(f"STORAGE_URL {_redact(url)!r} has a port that is not a number")
+        return {
+            "backend": "s3",
+            "endpoint": f"{parts.hostname}:{port}" if port else parts.hostname,
+            "access_key": unquote(parts.username or ""),
+            "secret_key": unquote(parts.password or ""),
+            "bucket": bucket,
+            "secure": _flag("STORAGE_URL secure", query.get("secure", "true")),
+            "region": query.get("region"),
+        }
+    raise ConfigError(
+        f"STORAGE_URL scheme {parts.scheme!r} is not supported (use file:// or s3://)"
+    )
+
+
+def mail_settings(url: str) -> dict:
+    """Parse MAIL_URL: outbox:// or smtp[s]://user:pass@host:port?starttls=true."""
+    parts = urlsplit(url)
+    if parts.scheme == "outbox":
+        return {"backend": "outbox"}
+    if parts.scheme in ("smtp", "smtps"):
+        if not parts.hostname:
+            raise ConfigError(f"MAIL_URL {_redact(url)!r} names no host")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(f"MAIL_URL {_redact(url)!r} has a port that is not a number")
+        return {
+            "backend": "smtp",
+            "host": parts.hostname,
+            "port": port or (465 if parts.scheme == "smtps" else 25),
+            "ssl": parts.scheme == "smtps",
+            "starttls": _flag("MAIL_URL starttls", query.get("starttls", "false")),
+            "username": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password else None,
+            "timeout": float(query.get("timeout", 10)),
+        }
+    raise ConfigError(
+        f"MAIL_URL scheme {parts.scheme!r} is not supported (use outbox:// or smtp://)"
+    )
+
+
+def _redis_url(url: str | None) -> str | None:
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL {_redact(url)!r} is not a redis:// URL")
+    return url
+
+
+def _base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"BASE_URL {url!r} must be an absolute http(s) URL")
+    return url.rstrip("/")
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={value!r} must be true or false")
+
+
+def _int(name: str, value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} {value!r} is not a whole number") from None
+
+
+def _instance_secret(instance: Path) -> str:
+    """A SECRET_KEY generated once and kept in instance/, so restarts keep sessions."""
+    path = instance / "secret_key"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

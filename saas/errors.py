@@ -1,0 +1,54 @@
+"""Error pages: branded with the tenant when one is known, in the visitor's language."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def _messages():
+    return {
+        400: (_("Bad request"), _("The request could not be understood.")),
+        403: (_("Not allowed"), _("You do not have permission to see this page.")),
+        404: (
+            _("Page not found"),
+            _("The page you asked for does not exist or is not available to you."),
+        ),
+        405: (_("Not allowed"), _("This action is not allowed here.")),
+        413: (_("File too large"), _("The file you sent is larger than we accept.")),
+        429: (_("Too many attempts"), _("Please wait a moment and try again.")),
+        500: (
+            _("Something went wrong"),
+            _("We could not complete your request. Please try again in a few minutes."),
+        ),
+    }
+
+
+def render_error(error: HTTPException):
+    code = error.code or 500
+    title, message = _messages().get(code, (error.name, error.description))
+    if isinstance(error, CSRFError):
+        title, message = (
+            _("Your form expired"),
+            _("Please go back, reload the page and send the form again."),
+        )
+    if request.path.startswith("/t/") and "/api/" in request.path:
+        return jsonify(error=error.name.lower().replace(" ", "_"), message=message), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error on %s", request.path)
+    return render_error(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, render_error)
+    if not app.testing:
+        app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,44 @@
+"""The one place that reads htmx's HX-* request headers.
+
+`render(page, partial, **ctx)` answers a full page to a normal request and only the
+partial (a template that owns its root element) to an htmx request. Every response
+varies on HX-Request, so caches never mix the two.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, make_response, render_template, request
+
+
+def is_htmx() -> bool:
+    """True for requests htmx made to swap a part of the page (not boosted navigation)."""
+    return bool(getattr(request, "htmx", False)) and not request.htmx.boosted
+
+
+def htmx_target() -> str | None:
+    return request.htmx.target if is_htmx() else None
+
+
+def render(page: str, partial: str | None = None, status: int = 200, **context):
+    template = partial if partial and is_htmx() else page
+    return make_response(render_template(template, **context), status)
+
+
+def redirect(url: str, status: int = 303):
+    """Redirect that also works for htmx requests (HX-Redirect does a full navigation)."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    response = make_response("", status)
+    response.headers["Location"] = url
+    return response
+
+
+def vary_on_htmx(response):
+    response.vary.add("HX-Request")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(vary_on_htmx)

@@ -1,0 +1,107 @@
+"""Language choice and locale-aware formatting of dates and money.
+
+Order: `?lang=` (then remembered in a cookie) or that cookie, the signed-in user's
+preference, the tenant's default, the browser's Accept-Language. Only the tenant's
+languages are offered on its pages; outside a tenant, every language with a catalog.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from saas.extensions import babel
+
+LANG_COOKIE = "lang"
+LANGUAGE_NAMES = {"es": "Español", "it": "Italiano", "en": "English"}
+
+
+def available_locales() -> list[str]:
+    tenant = g.get("tenant")
+    return list(tenant.locales) if tenant is not None else list(current_app.config["LOCALES"])
+
+
+def select_locale() -> str:
+    allowed = available_locales()
+    tenant = g.get("tenant")
+    if has_request_context():
+        chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+        if chosen in allowed:
+            return chosen
+        user_locale = getattr(current_user, "locale", None) if current_user else None
+        if user_locale in allowed:
+            return user_locale
+    if tenant is not None:
+        return tenant.default_locale
+    if has_request_context():
+        return request.accept_languages.best_match(allowed) or "en"
+    return "en"
+
+
+def select_timezone() -> str | None:
+    tenant = g.get("tenant")
+    return tenant.timezone if tenant is not None else None
+
+
+def money(amount, currency: str | None = None) -> str:
+    """An amount in the tenant's currency (or the given one), formatted for the locale."""
+    if currency is None:
+        currency = g.tenant.currency if g.get("tenant") is not None else "EUR"
+    return format_currency(Decimal(amount), currency, locale=get_locale())
+
+
+def language_url(code: str) -> str:
+    """This page in another language (other query arguments kept)."""
+    from flask import url_for
+    from werkzeug.routing import BuildError
+
+    args = {**request.args.to_dict(), "lang": code}
+    if request.endpoint and request.url_rule is not None:
+        try:
+            return url_for(request.endpoint, **(request.view_args or {}), **args)
+        except BuildError:  # an error page for a URL that did not resolve
+            pass
+    return "?" + urlencode(args)
+
+
+def phone_label(phone: dict) -> str:
+    """A support phone's label: text, or a table of language = text."""
+    label = phone.get("label", "")
+    if isinstance(label, dict):
+        return label.get(str(get_locale())) or next(iter(label.values()), "")
+    return label
+
+
+def remember_language(response):
+    lang = request.args.get("lang")
+    if lang and lang in available_locales() and request.cookies.get(LANG_COOKIE) != lang:
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.after_request(remember_language)
+    app.jinja_env.filters.update(
+        money=money,
+        date=format_date,
+        datetime=format_datetime,
+    )
+    app.jinja_env.globals.update(
+        available_locales=available_locales,
+        language_url=language_url,
+        phone_label=phone_label,
+        language_names=LANGUAGE_NAMES,
+        current_locale=lambda: str(get_locale()),
+    )

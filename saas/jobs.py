@@ -1,0 +1,155 @@
+"""Background jobs: rq on Redis when REDIS_URL is set, otherwise run in this process.
+
+Tasks are plain functions marked with `@job(queue=...)`. They receive the tenant id
+and other ids, never ORM objects, and run with `current_tenant` set again from that id,
+so they re-check the tenant when they run. `enqueue()` inside a transaction waits for
+the commit (a rolled-back change starts no job, and the job sees the committed rows).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from datetime import timedelta
+
+from flask import Flask, current_app, g, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from saas.extensions import db
+
+log = logging.getLogger(__name__)
+QUEUES = ("default", "mail", "exports")
+_PENDING = "saas.pending_jobs"
+
+
+def job(queue: str = "default"):
+    """Mark a function as a task for `queue`."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+
+    def decorate(fn):
+        fn.queue = queue
+        fn.task_path = f"{fn.__module__}:{fn.__qualname__}"
+        return fn
+
+    return decorate
+
+
+def enqueue(task, tenant_id: int | None, *ids, delay: float | None = None) -> None:
+    """Run `task(*ids)` for `tenant_id` as a job, after the current transaction commits."""
+    if not hasattr(task, "task_path"):
+        raise TypeError(f"{task!r} is not a @job task")
+    call = (task.task_path, task.queue, tenant_id, ids, delay)
+    session = db.session()
+    if session.in_transaction():
+        session.info.setdefault(_PENDING, []).append(call)
+    else:
+        _dispatch(current_app._get_current_object(), call)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session):
+    calls = session.info.pop(_PENDING, None)
+    if calls:
+        app = current_app._get_current_object()
+        for call in calls:
+            _dispatch(app, call)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session):
+    session.info.pop(_PENDING, None)
+
+
+def _dispatch(app: Flask, call) -> None:
+    path, queue, tenant_id, ids, delay = call
+    queue_obj = rq_queue(app, queue)
+    if queue_obj is not None:
+        if delay:
+            queue_obj.enqueue_in(timedelta(seconds=delay), run_task, path, tenant_id, *ids)
+        else:
+            queue_obj.enqueue(run_task, path, tenant_id, *ids)
+    elif delay:
+        timer = threading.Timer(delay, _run_in_process, (app, path, tenant_id, ids))
+        timer.daemon = True
+        timer.start()
+    else:
+        _run_in_process(app, path, tenant_id, ids)
+
+
+def _run_in_process(app: Flask, path, tenant_id, ids) -> None:
+    # A worker would log a failed job and go on; so does the in-process runner.
+    try:
+        with app.app_context():
+            run_task(path, tenant_id, *ids)
+    except Exception:
+        log.exception("job %s failed", path)
+
+
+def run_task(path: str, tenant_id: int | None, *ids):
+    """Entry point of every job: load the task, set the tenant, run it in a fresh context."""
+    module, _, name = path.partition(":")
+    task = getattr(importlib.import_module(module), name)
+    if has_app_context():
+        app = current_app._get_current_object()
+    else:
+        from saas import create_app
+
+        app = create_app()
+    with app.app_context():
+        from saas.tenancy.models import Tenant
+
+        if tenant_id is not None:
+            tenant = db.session.get(Tenant, tenant_id)
+            if tenant is None:
+                log.warning("job %s skipped: tenant %s no longer exists", path, tenant_id)
+                return None
+            g.tenant = tenant
+        return task(*ids)
+
+
+def redis_connection(app: Flask):
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return None
+    conn = app.extensions.get("saas.redis")
+    if conn is None:
+        from redis import Redis
+
+        conn = app.extensions["saas.redis"] = Redis.from_url(url, socket_timeout=5)
+    return conn
+
+
+def rq_queue(app: Flask, name: str):
+    conn = redis_connection(app)
+    if conn is None:
+        return None
+    from rq import Queue
+
+    return Queue(app.config["QUEUE_PREFIX"] + name, connection=conn)
+
+
+def ping(app: Flask) -> None:
+    """Raise when the queue backend does not answer (in-process always answers)."""
+    conn = redis_connection(app)
+    if conn is not None:
+        conn.ping()
+
+
+def run_worker(app: Flask, burst: bool = False) -> None:
+    """A real rq worker on every queue, with the scheduler for delayed retries."""
+    from rq import Worker
+
+    conn = redis_connection(app)
+    if conn is None:
+        raise RuntimeError("REDIS_URL is not set: jobs run in the web process, no worker needed")
+    # Forked job processes must not share the parent's database connections.
+    db.engine.dispose()
+    queues = [rq_queue(app, name) for name in QUEUES]
+    Worker(queues, connection=conn).work(burst=burst, with_scheduler=True)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions.pop("saas.redis", None)

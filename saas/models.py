@@ -1,0 +1,17 @@
+"""Every model, imported in one place so Alembic and relationships see them all."""
+
+from saas.audit import AuditEvent
+from saas.auth.models import User, membership
+from saas.mail import OutboxMessage
+from saas.portal.models import Company
+from saas.tenancy.models import Tenant, TenantDomain
+
+__all__ = [
+    "AuditEvent",
+    "Company",
+    "OutboxMessage",
+    "Tenant",
+    "TenantDomain",
+    "User",
+    "membership",
+]

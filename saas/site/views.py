@@ -1,0 +1,126 @@
+"""Pages every tenant has (home, theme, logo), health checks, and the dev outbox."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, abort, current_app, make_response, request
+from sqlalchemy import select, text
+
+from saas import jobs
+from saas.branding import theme_css
+from saas.extensions import db
+from saas.htmx import render
+from saas.mail import OutboxMessage
+from saas.storage import StorageError, get_storage
+from saas.tenancy import current_tenant
+from saas.tenancy.models import Tenant
+
+bp = Blueprint("site", __name__, template_folder="templates")
+
+
+@bp.get("/")
+def index():
+    tenants = []
+    if dev_mode():
+        tenants = db.session.scalars(select(Tenant).order_by(Tenant.name)).all()
+    return render("site/index.html", tenants=tenants)
+
+
+@bp.get("/t/<tenant>/")
+def home():
+    return render("site/home.html")
+
+
+@bp.get("/t/<tenant>/theme.css")
+def theme():
+    css = theme_css(current_tenant.primary_color, current_tenant.accent_color)
+    response = make_response(css)
+    response.mimetype = "text/css"
+    response.set_etag(hashlib.sha256(css.encode()).hexdigest()[:32])
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response.make_conditional(request)
+
+
+@bp.get("/t/<tenant>/logo")
+def logo():
+    if not current_tenant.logo_key:
+        abort(404)
+    try:
+        data = get_storage().read(current_tenant.logo_key)
+    except StorageError:
+        abort(404)
+    response = make_response(data)
+    response.mimetype = current_tenant.logo_content_type
+    response.set_etag(current_tenant.logo_key.rsplit("-", 1)[-1])
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    # An SVG opened on its own must not run anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response.make_conditional(request)
+
+
+@bp.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """200 when the database, the storage and the queue all answer; else 503 naming them."""
+    app = current_app._get_current_object()
+    checks = {
+        "database": lambda: db.session.execute(text("SELECT 1")),
+        "storage": lambda: get_storage().ping(),
+        "queue": lambda: jobs.ping(app),
+    }
+    results, failing = {}, []
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as error:
+            current_app.logger.warning("readyz: %s unavailable: %s", name, error)
+            results[name] = f"unavailable: {type(error).__name__}"
+            failing.append(name)
+    if failing:
+        db.session.rollback()
+        return {"status": "unavailable", "failing": failing, "checks": results}, 503
+    return {"status": "ok", "checks": results}
+
+
+def dev_mode() -> bool:
+    """The embedded setup (mail kept in the outbox): developer pages are on."""
+    return current_app.config["MAIL"]["backend"] == "outbox"
+
+
+@bp.get("/dev/outbox")
+def outbox():
+    if not dev_mode():
+        abort(404)
+    messages = db.session.scalars(
+        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+    ).all()
+    return render("site/outbox.html", messages=messages)
+
+
+@bp.get("/dev/outbox/<int:message_id>")
+def outbox_message(message_id: int):
+    if not dev_mode():
+        abort(404)
+    return render("site/outbox_message.html", message=db.get_or_404(OutboxMessage, message_id))
+
+
+@bp.get("/dev/outbox/<int:message_id>/html")
+def outbox_message_html(message_id: int):
+    if not dev_mode():
+        abort(404)
+    message = db.get_or_404(OutboxMessage, message_id)
+    response = make_response(message.html_body)
+    # Shown in a sandboxed frame of our own page; nothing in it may run.
+    response.headers["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; img-src 'self' data: http: https:; style-src 'unsafe-inline'"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response

@@ -1,0 +1,143 @@
+"""Tenant resolution and tenant-scoped loading.
+
+A request belongs to a tenant through its URL (`/t/<tenant>/...`) or its host (one of
+the tenant's `domains`, which serves the same pages at the host root). Views and jobs
+reach the tenant as `current_tenant`; a missing tenant is an error, never "all tenants".
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import Flask, abort, g, has_request_context, request
+from sqlalchemy import select
+from werkzeug.local import LocalProxy
+
+from saas.extensions import db
+from saas.tenancy.models import Tenant, TenantDomain, TenantScoped
+
+__all__ = [
+    "Tenant",
+    "TenantScoped",
+    "current_tenant",
+    "get_or_404",
+    "init_app",
+    "scoped",
+    "tenant_prefix",
+]
+
+# Paths that are never a tenant's, whatever the host.
+GLOBAL_PREFIXES = ("/static/", "/healthz", "/readyz", "/auth/", "/platform", "/dev/")
+ENVIRON_KEY = "saas.tenant_host"
+
+
+class NoTenantError(RuntimeError):
+    """Tenant-scoped code ran where no tenant was resolved."""
+
+
+def _get_tenant() -> Tenant:
+    tenant = g.get("tenant")
+    if tenant is None:
+        raise NoTenantError("no tenant in this context")
+    return tenant
+
+
+current_tenant: Tenant = LocalProxy(_get_tenant)  # type: ignore[assignment]
+
+
+def scoped(model, *criteria):
+    """A SELECT of `model` limited to the current tenant's rows."""
+    return select(model).where(model.tenant_id == current_tenant.id, *criteria)
+
+
+def get_or_404(model, ident):
+    """The current tenant's row of `model` with this id, else 404 (also for other tenants)."""
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    row = db.session.scalars(scoped(model, model.id == ident)).first()
+    if row is None:
+        abort(404)
+    return row
+
+
+def load_tenant(slug: str) -> Tenant | None:
+    return db.session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+
+
+def tenant_prefix(slug: str) -> str:
+    return f"/t/{slug}"
+
+
+class TenantHostMiddleware:
+    """Serve a tenant's pages at the root of its own domains.
+
+    A request to one of a tenant's hosts is routed as `/t/<slug>/<path>`, so the one
+    set of tenant routes serves both; `url_for` strips the prefix again on such hosts.
+    Platform hosts (BASE_URL's, localhost) route as they are; other unknown hosts get
+    only the global paths (health checks, static files) and a 404 for the rest.
+    """
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wsgi_app = app.wsgi_app
+        base_host = urlsplit(app.config["BASE_URL"]).hostname
+        self.platform_hosts = {base_host, "localhost", "127.0.0.1", "::1", "[::1]"}
+
+    def __call__(self, environ, start_response):
+        host = _hostname(environ.get("HTTP_HOST", ""))
+        path = environ.get("PATH_INFO", "") or "/"
+        if host and host not in self.platform_hosts and not path.startswith(GLOBAL_PREFIXES):
+            with self.app.app_context():
+                slug = db.session.scalars(
+                    select(Tenant.slug).join(TenantDomain).where(TenantDomain.host == host)
+                ).first()
+            environ["PATH_INFO"] = f"{tenant_prefix(slug)}{path}" if slug else "/__unknown_host__"
+            if slug:
+                environ[ENVIRON_KEY] = slug
+        return self.wsgi_app(environ, start_response)
+
+
+def _hostname(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]")[0] + "]"
+    return host.split(":")[0]
+
+
+def strip_tenant_prefix(url: str) -> str:
+    """On a tenant's own domain, links drop the /t/<slug> prefix."""
+    if not has_request_context():
+        return url
+    slug = request.environ.get(ENVIRON_KEY)
+    if not slug:
+        return url
+    prefix = tenant_prefix(slug)
+    parts = urlsplit(url)
+    if parts.path == prefix or parts.path.startswith(prefix + "/"):
+        return urlunsplit(parts._replace(path=parts.path[len(prefix) :] or "/"))
+    return url
+
+
+def init_app(app: Flask) -> None:
+    app.wsgi_app = TenantHostMiddleware(app)
+
+    @app.url_value_preprocessor
+    def pull_tenant(endpoint, values):
+        if values and "tenant" in values:
+            tenant = load_tenant(values.pop("tenant"))
+            if tenant is None:
+                abort(404)
+            g.tenant = tenant
+
+    @app.context_processor
+    def tenant_in_templates():
+        return {"tenant": g.get("tenant")}
+
+    @app.url_defaults
+    def add_tenant(endpoint, values):
+        if "tenant" in values or g.get("tenant") is None:
+            return
+        if app.url_map.is_endpoint_expecting(endpoint, "tenant"):
+            values["tenant"] = g.tenant.slug

@@ -1,0 +1,84 @@
+"""The tenant: an invoice-issuing business with its own portal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from saas import clock
+from saas.extensions import db
+
+COUNTRIES = {
+    # country: (currency, timezone, tax id label)
+    "CO": ("COP", "America/Bogota", "NIT"),
+    "IT": ("EUR", "Europe/Rome", "Partita IVA / Codice fiscale"),
+    "MX": ("MXN", "America/Mexico_City", "RFC"),
+}
+
+
+class Tenant(db.Model):
+    __tablename__ = "tenant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(String(64))
+    locales: Mapped[list] = mapped_column(JSON)
+    login_methods: Mapped[list] = mapped_column(JSON)
+    password_reset: Mapped[str] = mapped_column(String(16))
+    onboarding: Mapped[str] = mapped_column(String(32))
+    password_max_age_days: Mapped[int] = mapped_column(default=0)
+    magic_link_minutes: Mapped[int] = mapped_column(default=30)
+    plan: Mapped[str] = mapped_column(String(32))
+    primary_color: Mapped[str] = mapped_column(String(7))
+    accent_color: Mapped[str | None] = mapped_column(String(7))
+    logo_key: Mapped[str | None] = mapped_column(String(255))
+    logo_content_type: Mapped[str | None] = mapped_column(String(64))
+    support_phones: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+    domains: Mapped[list[TenantDomain]] = relationship(
+        back_populates="tenant", cascade="all, delete-orphan", order_by="TenantDomain.host"
+    )
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
+
+    @property
+    def tax_id_label(self) -> str:
+        return COUNTRIES[self.country][2]
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+class TenantDomain(db.Model):
+    """A host name that serves one tenant's pages at its root."""
+
+    __tablename__ = "tenant_domain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    host: Mapped[str] = mapped_column(String(253), unique=True)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="domains")
+
+
+class TenantScoped:
+    """Mixin for every tenant-owned table: a non-null, indexed tenant_id.
+
+    Rows of such tables are read only through `scoped()` / `get_or_404()`, which
+    filter by the request's tenant, so another tenant's row is a 404, never data.
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)

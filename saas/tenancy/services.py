@@ -1,0 +1,89 @@
+"""Creating and updating tenants from their files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from saas import audit
+from saas.extensions import db
+from saas.storage import get_storage, tenant_key
+from saas.tenancy.files import TenantFileError, TenantSpec, load_tenant_files
+from saas.tenancy.models import Tenant, TenantDomain
+
+
+def sync_tenants(tenants_dir: str | Path | None = None) -> list[tuple[str, str]]:
+    """Create or update every tenant from its file; returns (slug, created|updated|unchanged).
+
+    All files are checked before anything is written: one bad file raises
+    TenantFileError and no tenant changes. Running it twice changes nothing the second time.
+    """
+    tenants_dir = Path(tenants_dir or current_app.config["TENANTS_DIR"])
+    translations = Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
+    specs = load_tenant_files(tenants_dir, translations)
+    _check_domains_free(specs)
+    results = []
+    for spec in specs:
+        results.append((spec.slug, _apply(spec)))
+    db.session.commit()
+    return results
+
+
+def _check_domains_free(specs: list[TenantSpec]) -> None:
+    """A domain may not already belong to a tenant that has no file here."""
+    problems = []
+    for spec in specs:
+        for host in spec.domains:
+            owner = db.session.scalars(
+                select(Tenant.slug).join(TenantDomain).where(TenantDomain.host == host)
+            ).first()
+            if owner and owner != spec.slug:
+                problems.append(f"{spec.path}: domains: {host!r} belongs to tenant {owner!r}")
+    if problems:
+        raise TenantFileError(problems)
+
+
+def _apply(spec: TenantSpec) -> str:
+    tenant = db.session.scalars(select(Tenant).where(Tenant.slug == spec.slug)).first()
+    created = tenant is None
+    if created:
+        tenant = Tenant(slug=spec.slug, **spec.values)
+        db.session.add(tenant)
+        db.session.flush()
+    else:
+        for key, value in spec.values.items():
+            if getattr(tenant, key) != value:
+                setattr(tenant, key, value)
+    changed = created or db.session.is_modified(tenant)
+
+    if spec.logo is not None:
+        key = tenant_key(tenant.id, "branding", f"logo-{spec.logo_digest}{spec.logo_ext}")
+        if tenant.logo_key != key:
+            get_storage().put(key, spec.logo, spec.logo_content_type)
+            tenant.logo_key, tenant.logo_content_type = key, spec.logo_content_type
+            changed = True
+    elif tenant.logo_key is not None:
+        tenant.logo_key = tenant.logo_content_type = None
+        changed = True
+
+    # Change only the difference: a host kept in the file keeps its row.
+    wanted = set(spec.domains)
+    for domain in [d for d in tenant.domains if d.host not in wanted]:
+        tenant.domains.remove(domain)
+        changed = True
+    have = {d.host for d in tenant.domains}
+    for host in sorted(wanted - have):
+        tenant.domains.append(TenantDomain(host=host))
+        changed = True
+
+    if not changed:
+        return "unchanged"
+    db.session.flush()
+    audit.record(
+        "tenant.created" if created else "tenant.updated",
+        tenant_id=tenant.id,
+        source=str(spec.path),
+    )
+    return "created" if created else "updated"
