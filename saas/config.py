@@ -29,6 +29,7 @@ ENV_KEYS = (
     "GOOGLE_DISCOVERY_URL",
     "TENANTS_DIR",
     "PROXY_HOPS",
+    "MAIL_RETRY_DELAYS",
 )
 GOOGLE_DISCOVERY = "https://accounts.google.com/.well-known/openid-configuration"
 
@@ -45,6 +46,7 @@ def from_environment(environ=None) -> dict:
 
 def build(raw: dict, instance_path: str) -> dict:
     """Turn raw settings (environment merged with overrides) into Flask config."""
+    raw = {k: v for k, v in raw.items() if v is not None}
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     base_url = _base_url(raw.get("BASE_URL", "http://127.0.0.1:5000"))
@@ -77,7 +79,7 @@ def build(raw: dict, instance_path: str) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "BABEL_DEFAULT_LOCALE": "en",
         "LOCALES": ("es", "it", "en"),
-        "MAIL_RETRY_DELAYS": (30, 120),
+        "MAIL_RETRY_DELAYS": _delays(raw.get("MAIL_RETRY_DELAYS", "30,120")),
         "MAIL_MAX_ATTEMPTS": 3,
         "QUEUE_PREFIX": "",
         "WTF_CSRF_TIME_LIMIT": None,
@@ -128,7 +130,9 @@ def storage_settings(url: str) -> dict:
         try:
             port = parts.port
         except ValueError:
-            raise ConfigError(f"STORAGE_URL {_redact(url)!r} has a port that is not a number")
+            raise ConfigError(
+                f"STORAGE_URL {_redact(url)!r} has a port that is not a number"
+            ) from None
         return {
             "backend": "s3",
             "endpoint": f"{parts.hostname}:{port}" if port else parts.hostname,
@@ -155,7 +159,9 @@ def mail_settings(url: str) -> dict:
         try:
             port = parts.port
         except ValueError:
-            raise ConfigError(f"MAIL_URL {_redact(url)!r} has a port that is not a number")
+            raise ConfigError(
+                f"MAIL_URL {_redact(url)!r} has a port that is not a number"
+            ) from None
         return {
             "backend": "smtp",
             "host": parts.hostname,
@@ -197,6 +203,19 @@ def _int(name: str, value) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} {value!r} is not a whole number") from None
+
+
+def _delays(value) -> tuple[float, ...]:
+    """Seconds to wait before each mail retry, as "30,120"."""
+    if isinstance(value, tuple | list):
+        return tuple(float(v) for v in value)
+    try:
+        delays = tuple(float(v) for v in str(value).split(","))
+    except ValueError:
+        raise ConfigError(f"MAIL_RETRY_DELAYS {value!r} must be seconds such as 30,120") from None
+    if not delays or any(d < 0 for d in delays):
+        raise ConfigError(f"MAIL_RETRY_DELAYS {value!r} must be seconds such as 30,120")
+    return delays
 
 
 def _instance_secret(instance: Path) -> str:

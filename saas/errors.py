@@ -9,6 +9,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from saas.extensions import db
+from saas.tenancy import tenant_from_path
+
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +35,10 @@ def _messages():
 
 def render_error(error: HTTPException):
     code = error.code or 500
+    try:
+        tenant_from_path()  # brand the error page when the URL names a tenant
+    except Exception:  # the database itself may be what failed
+        db.session.rollback()
     title, message = _messages().get(code, (error.name, error.description))
     if isinstance(error, CSRFError):
         title, message = (

@@ -51,7 +51,7 @@ def money(amount, currency: str | None = None) -> str:
     """An amount in the tenant's currency (or the given one), formatted for the locale."""
     if currency is None:
         currency = g.tenant.currency if g.get("tenant") is not None else "EUR"
-    return format_currency(Decimal(amount), currency, locale=get_locale())
+    return format_currency(Decimal(amount), currency)
 
 
 def language_url(code: str) -> str:

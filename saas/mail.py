@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, render_template
 from flask_babel import force_locale
-from sqlalchemy import ForeignKey, String, Text, func, or_, select, update
+from sqlalchemy import ForeignKey, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
@@ -60,9 +60,9 @@ def absolute_url(endpoint: str, **values) -> str:
     app = current_app
     base = urlsplit(app.config["BASE_URL"])
     tenant = g.get("tenant")
-    if "tenant" not in values and tenant is not None:
-        if app.url_map.is_endpoint_expecting(endpoint, "tenant"):
-            values["tenant"] = tenant.slug
+    needs_tenant = app.url_map.is_endpoint_expecting(endpoint, "tenant")
+    if "tenant" not in values and tenant is not None and needs_tenant:
+        values["tenant"] = tenant.slug
     adapter = app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
 

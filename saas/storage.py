@@ -105,11 +105,23 @@ class LocalStorage(Storage):
 
 class S3Storage(Storage):
     def __init__(self, endpoint, access_key, secret_key, bucket, secure=True, region=None):
+        import urllib3
         from minio import Minio
 
         self.bucket = bucket
+        # Bounded waits: a dead endpoint must fail a health check in seconds, not minutes.
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=3, read=30),
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503)),
+            maxsize=10,
+        )
         self.client = Minio(
-            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
+            endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=secure,
+            region=region,
+            http_client=http,
         )
         self._bucket_ready = False
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from saas.auth.models import membership
 from saas import clock
+from saas.auth.models import membership
 from saas.extensions import db
 from saas.tenancy.models import TenantScoped
 

@@ -66,6 +66,15 @@ def load_tenant(slug: str) -> Tenant | None:
     return db.session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
 
 
+def tenant_from_path() -> Tenant | None:
+    """For error pages of URLs no route matched: the tenant named in `/t/<slug>/...`."""
+    if g.get("tenant") is None and has_request_context():
+        parts = request.path.split("/")
+        if len(parts) > 2 and parts[1] == "t" and parts[2]:
+            g.tenant = load_tenant(parts[2])
+    return g.get("tenant")
+
+
 def tenant_prefix(slug: str) -> str:
     return f"/t/{slug}"
 

@@ -1,0 +1,414 @@
+"""Shared fixtures: real PostgreSQL/SQLite, real SMTP, real S3, real Redis + rq worker.
+
+Services come from the environment (DATABASE_URL, REDIS_URL) or are started here
+(aiosmtpd, moto's S3 server). Under CI=true a missing service fails the run; on a
+developer machine it skips the tests that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from saas import clock, create_app
+from saas.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+TEST_REDIS_DB = 13  # the suite owns this Redis database and empties it
+
+
+def require(what: str, why: str):
+    """Fail under CI, skip elsewhere: CI must never pass by skipping real parts."""
+    if CI:
+        pytest.fail(f"{what} is required when CI=true: {why}", pytrace=False)
+    pytest.skip(f"{what} not available: {why}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=15.0, interval=0.05, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+# --- databases ---------------------------------------------------------------
+
+
+def postgres_server_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith("postgres") else None
+
+
+def create_postgres_database(server_url: str) -> str:
+    """A new, empty database on the DATABASE_URL server; returns its URL."""
+    name = f"saas_test_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(_psycopg(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:
+        require("PostgreSQL", f"cannot create a database at {server_url}: {error}")
+    finally:
+        engine.dispose()
+    parts = urlsplit(_psycopg(server_url))
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def drop_postgres_database(server_url: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    engine = create_engine(_psycopg(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def _psycopg(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def fresh_database_url(tmp_path: Path) -> tuple[str, callable]:
+    """An empty database of the suite's kind, and a function that removes it."""
+    server = postgres_server_url()
+    if server:
+        url = create_postgres_database(server)
+        return url, lambda: drop_postgres_database(server, url)
+    return f"sqlite:///{tmp_path / f'{uuid.uuid4().hex[:8]}.db'}", lambda: None
+
+
+def upgrade_database(url: str, tmp_path: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(base_config(tmp_path, DATABASE_URL=url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """One migrated database for the session; each test empties it afterwards."""
+    if CI and not postgres_server_url():
+        pytest.fail("DATABASE_URL must point at PostgreSQL when CI=true", pytrace=False)
+    tmp = tmp_path_factory.mktemp("db")
+    url, drop = fresh_database_url(tmp)
+    upgrade_database(url, tmp)
+    yield url
+    drop()
+
+
+def base_config(tmp_path: Path, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}",
+        "STORAGE_URL": f"file://{tmp_path / 'storage'}",
+        "MAIL_URL": "outbox://",
+        "MAIL_FROM": "no-reply@portal.test",
+        "BASE_URL": "http://portal.test",
+        "REDIS_URL": None,
+        "TENANTS_DIR": str(ROOT / "tenants"),
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "MAIL_RETRY_DELAYS": (0.2, 0.2),
+        "RATELIMIT_ENABLED": False,
+    }
+    config.update(overrides)
+    return config
+
+
+def empty_all_tables() -> None:
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build apps on the session's database; every table is emptied after the test."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app(base_config(tmp_path, DATABASE_URL=database_url, **overrides))
+        apps.append(app)
+        return app
+
+    yield make
+    clock.reset()
+    for app in apps[:1] or [make()]:
+        with app.app_context():
+            db.session.rollback()
+            empty_all_tables()
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def tenants(app):
+    """The shipped demo tenants, synced from tenants/, as {slug: TenantRef(id, slug)}.
+
+    Plain values, not ORM rows: a test that also uses the test client must not keep an
+    app context pushed, or every request would share its `g` (tenant, locale).
+    """
+    from saas.tenancy.models import Tenant
+    from saas.tenancy.services import sync_tenants
+
+    with app.app_context():
+        sync_tenants()
+        return {t.slug: TenantRef(t.id, t.slug) for t in db.session.scalars(db.select(Tenant))}
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    id: int
+    slug: str
+
+    def load(self):
+        from saas.tenancy import load_tenant
+
+        return load_tenant(self.slug)
+
+
+# --- SMTP ----------------------------------------------------------------------
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.messages: list = []
+        self.controller = None
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                from email import message_from_bytes, policy
+
+                sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout=3"
+
+
+@pytest.fixture
+def smtp():
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+# --- S3 ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on loopback: a real HTTP S3 endpoint for the minio client."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as error:
+        require("moto[server]", str(error))
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_endpoint):
+    bucket = f"invoices-{uuid.uuid4().hex[:8]}"
+    return f"s3://testkey:testsecret@{s3_endpoint}/{bucket}?secure=false&region=us-east-1"
+
+
+# --- Redis and the rq worker ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        require("Redis", "REDIS_URL is not set")
+    from redis import Redis
+
+    parts = urlsplit(url)
+    url = urlunsplit(parts._replace(path=f"/{TEST_REDIS_DB}"))
+    try:
+        Redis.from_url(url, socket_timeout=3).ping()
+    except Exception as error:
+        require("Redis", f"{url}: {error}")
+    return url
+
+
+@pytest.fixture
+def clean_redis(redis_url):
+    from redis import Redis
+
+    conn = Redis.from_url(redis_url)
+    conn.flushdb()
+    yield redis_url
+    conn.flushdb()
+
+
+def flask_env(**env) -> dict:
+    full = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    full.update(FLASK_APP="wsgi", PYTHONUNBUFFERED="1")
+    full.update({k: str(v) for k, v in env.items() if v is not None})
+    return full
+
+
+def flask_command(*args) -> list[str]:
+    return [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", *args]
+
+
+@pytest.fixture
+def rq_worker(clean_redis, database_url, tmp_path, smtp):
+    """A real `flask worker` process sharing the test database, storage and SMTP sink."""
+    env = flask_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=clean_redis,
+        STORAGE_URL=f"file://{tmp_path / 'storage'}",
+        MAIL_URL=smtp.url,
+        MAIL_FROM="no-reply@portal.test",
+        BASE_URL="http://portal.test",
+        SECRET_KEY="test-secret-key",
+        MAIL_RETRY_DELAYS="1,1",
+    )
+    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115
+    process = subprocess.Popen(
+        flask_command("worker"), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.seek(0)
+    print("--- worker log ---\n" + log.read()[-4000:])
+    log.close()
+
+
+# --- browser -------------------------------------------------------------------
+
+
+class LiveServer:
+    """The app served by a real WSGI server in a thread, on a free loopback port."""
+
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server(app):
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        require("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    yield page
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_instance(tmp_path):
+    yield
+    shutil.rmtree(tmp_path / "instance", ignore_errors=True)

@@ -1,0 +1,143 @@
+"""Outbox first, then delivery by a job, through a real SMTP server (aiosmtpd)."""
+
+import pytest
+from flask import g
+from sqlalchemy import select
+
+from saas.extensions import db
+from saas.mail import FAILED, KEPT, SENT, OutboxMessage, send_email
+from tests.conftest import wait_until
+
+
+def outbox_rows():
+    db.session.expire_all()
+    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+@pytest.fixture
+def smtp_app(make_app, smtp):
+    app = make_app(MAIL_URL=smtp.url, MAIL_RETRY_DELAYS=(0.5, 0.5))
+    with app.app_context():
+        from saas.tenancy.services import sync_tenants
+
+        sync_tenants()
+        from saas.tenancy import load_tenant
+
+        g.tenant = load_tenant("intertec")
+        yield app
+
+
+def test_outbox_mode_keeps_messages_and_shows_them(app, client, tenants):
+    with app.app_context():
+        g.tenant = tenants["intertec"].load()
+        send_email("ana@example.com", "test", tenant=g.tenant, locale="es")
+        db.session.commit()
+        [row] = outbox_rows()
+        assert row.status == KEPT
+        assert row.subject == "Mensaje de prueba de Intertec"
+    listing = client.get("/dev/outbox")
+    assert listing.status_code == 200 and "Mensaje de prueba de Intertec" in listing.text
+    shown = client.get(f"/dev/outbox/{row.id}")
+    assert "ana@example.com" in shown.text and "Mensaje de prueba" in shown.text
+    html = client.get(f"/dev/outbox/{row.id}/html")
+    assert "#0b5394" in html.text and "sandbox" in html.headers["Content-Security-Policy"]
+
+
+def test_outbox_pages_are_off_with_real_mail(smtp_app):
+    client = smtp_app.test_client()
+    assert client.get("/dev/outbox").status_code == 404
+    assert client.get("/dev/outbox/1").status_code == 404
+
+
+def test_message_is_sent_after_commit_and_not_at_all_after_rollback(smtp_app, smtp):
+    send_email("lost@example.com", "test", tenant=g.tenant)
+    assert smtp.messages == []  # nothing leaves before the transaction commits
+    db.session.rollback()
+    assert outbox_rows() == [] and smtp.messages == []
+
+    send_email("ana@example.com", "test", tenant=g.tenant, locale="it")
+    db.session.commit()
+    wait_until(lambda: smtp.messages, message="delivery")
+    [row] = outbox_rows()
+    assert row.status == SENT and row.attempts == 1 and row.sent_at is not None
+
+
+def test_email_is_branded_translated_html_and_text(smtp_app, smtp):
+    send_email("ana@example.com", "test", tenant=g.tenant, locale="it")
+    db.session.commit()
+    [message] = wait_until(lambda: smtp.messages)
+    assert message["Subject"] == "Messaggio di prova da Intertec"
+    assert message["From"] == "Intertec <no-reply@portal.test>"
+    assert message["To"] == "ana@example.com"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Questo messaggio di prova conferma che Intertec" in text
+    assert "Assistenza: 300 3292" in text
+    assert "http://portal.test/t/intertec/" in text  # links come from BASE_URL
+    assert "#0b5394" in html and 'src="http://portal.test/t/intertec/logo"' in html
+    assert "Apri il portale fatture" in html
+
+
+def test_smtp_outage_loses_nothing(smtp_app, smtp):
+    smtp.stop()
+    send_email("ana@example.com", "test", tenant=g.tenant)
+    db.session.commit()
+    [row] = outbox_rows()
+    assert row.status == "pending" and row.attempts == 1
+    assert "ConnectionRefusedError" in row.last_error
+    smtp.start()  # the server comes back before the retry
+    wait_until(lambda: outbox_rows()[0].status == SENT, message="retry after the outage")
+    assert len(smtp.messages) == 1
+
+
+def test_three_failures_mark_failed_then_an_operator_retries(smtp_app, smtp):
+    smtp.stop()
+    send_email("ana@example.com", "test", tenant=g.tenant)
+    db.session.commit()
+    wait_until(lambda: outbox_rows()[0].status == FAILED, message="three failed attempts")
+    assert outbox_rows()[0].attempts == 3
+    listed = smtp_app.test_cli_runner().invoke(args=["outbox", "list", "--status", "failed"])
+    assert "ana@example.com" in listed.stdout and "ConnectionRefusedError" in listed.stdout
+    smtp.start()
+    result = smtp_app.test_cli_runner().invoke(args=["outbox", "retry"])
+    assert "1 message(s) queued again." in result.stdout
+    wait_until(lambda: outbox_rows()[0].status == SENT, message="operator retry")
+    assert len(smtp.messages) == 1
+
+
+def test_a_message_is_never_sent_twice(smtp_app, smtp):
+    from saas.jobs import run_task
+    from saas.mail import deliver
+
+    send_email("ana@example.com", "test", tenant=g.tenant)
+    db.session.commit()
+    wait_until(lambda: smtp.messages)
+    row = outbox_rows()[0]
+    assert run_task(deliver.task_path, row.tenant_id, row.id) is None  # already sent
+    assert len(smtp.messages) == 1
+
+
+def test_delivery_job_of_another_tenant_does_nothing(smtp_app, smtp):
+    from saas.jobs import run_task
+    from saas.mail import deliver
+    from saas.tenancy import load_tenant
+
+    smtp.stop()
+    send_email("ana@example.com", "test", tenant=g.tenant)
+    db.session.commit()
+    wait_until(lambda: outbox_rows()[0].status == FAILED)
+    db.session.execute(OutboxMessage.__table__.update().values(status="pending", attempts=0))
+    db.session.commit()
+    smtp.start()
+    other = load_tenant("azteca")
+    assert run_task(deliver.task_path, other.id, outbox_rows()[0].id) is None
+    assert outbox_rows()[0].status == "pending" and smtp.messages == []
+
+
+def test_test_email_command(smtp_app, smtp):
+    result = smtp_app.test_cli_runner().invoke(
+        args=["outbox", "test", "--tenant", "azteca", "--to", "ops@example.com"]
+    )
+    assert result.exit_code == 0, result.output
+    [message] = wait_until(lambda: smtp.messages)
+    assert message["Subject"] == "Mensaje de prueba de Comercializadora Azteca"

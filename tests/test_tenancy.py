@@ -1,0 +1,74 @@
+"""Tenant resolution by URL and host, url_for, and the tenant-scoped loaders."""
+
+import pytest
+from flask import g, url_for
+from werkzeug.exceptions import NotFound
+
+from saas.extensions import db
+from saas.portal.models import Company
+from saas.tenancy import NoTenantError, current_tenant, get_or_404, scoped
+from tests.factories import make_company, make_tenant
+
+
+def test_tenant_page_by_slug(client, tenants):
+    response = client.get("/t/intertec/")
+    assert response.status_code == 200
+    assert "Intertec" in response.text
+
+
+def test_unknown_slug_is_404(client, tenants):
+    response = client.get("/t/nobody/")
+    assert response.status_code == 404
+    assert "Intertec" not in response.text
+
+
+def test_tenant_domain_serves_its_pages_at_the_root(client, tenants):
+    response = client.get("/", headers={"Host": "fatture.adriatica.localhost"})
+    assert response.status_code == 200
+    assert "Fatture Adriatica" in response.text
+    # Links on the tenant's own host have no /t/<slug> prefix.
+    assert 'href="/theme.css' in response.text or 'href="/theme.css?' in response.text
+    assert "/t/adriatica" not in response.text
+    theme = client.get("/theme.css", headers={"Host": "fatture.adriatica.localhost"})
+    assert theme.status_code == 200 and "#1b6e43" in theme.text
+
+
+def test_unknown_host_is_404_but_health_answers(client, tenants):
+    assert client.get("/", headers={"Host": "evil.example.com"}).status_code == 404
+    assert client.get("/t/intertec/", headers={"Host": "evil.example.com"}).status_code == 404
+    assert client.get("/healthz", headers={"Host": "10.0.0.7"}).status_code == 200
+
+
+def test_url_for_fills_the_slug(app, tenants):
+    with app.test_request_context("/t/intertec/"):
+        app.preprocess_request()
+        assert url_for("site.theme") == "/t/intertec/theme.css"
+        assert url_for("site.home", tenant="azteca") == "/t/azteca/"
+
+
+def test_scoped_loader_404s_on_another_tenants_row(app, ctx):
+    a, b = make_tenant("alpha"), make_tenant("beta")
+    mine, theirs = make_company(a), make_company(b)
+    g.tenant = a
+    assert get_or_404(Company, mine.id) == mine
+    with pytest.raises(NotFound):
+        get_or_404(Company, theirs.id)
+    with pytest.raises(NotFound):
+        get_or_404(Company, "not-a-number")
+    assert db.session.scalars(scoped(Company)).all() == [mine]
+
+
+def test_no_tenant_is_an_error_never_all_tenants(ctx):
+    make_company(make_tenant())
+    g.pop("tenant", None)
+    with pytest.raises(NoTenantError):
+        db.session.scalars(scoped(Company)).all()
+    with pytest.raises(NoTenantError):
+        current_tenant.id  # noqa: B018
+
+
+def test_same_tax_id_in_two_tenants_is_allowed(ctx):
+    a, b = make_tenant(), make_tenant()
+    make_company(a, tax_id="900123456")
+    make_company(b, tax_id="900123456")
+    assert db.session.query(Company).count() == 2
