@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 VENDOR := saas/static/vendor
 
-.PHONY: install run test i18n lint format clean
+.PHONY: install catalogs run test i18n lint format clean
 
 install: $(STAMP) $(VENDOR)/.installed catalogs
 

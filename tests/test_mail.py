@@ -43,6 +43,14 @@ def test_outbox_mode_keeps_messages_and_shows_them(app, client, tenants):
     assert "#0b5394" in html.text and "sandbox" in html.headers["Content-Security-Policy"]
 
 
+def test_outbox_pages_are_only_for_this_machine(client, tenants):
+    remote = {"REMOTE_ADDR": "203.0.113.9"}
+    assert client.get("/dev/outbox", environ_base=remote).status_code == 404
+    assert client.get("/dev/outbox", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+    assert "Intertec" not in client.get("/", environ_base=remote).text
+    assert "Intertec" in client.get("/").text
+
+
 def test_outbox_pages_are_off_with_real_mail(smtp_app):
     client = smtp_app.test_client()
     assert client.get("/dev/outbox").status_code == 404

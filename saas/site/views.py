@@ -90,9 +90,16 @@ def readyz():
     return {"status": "ok", "checks": results}
 
 
+LOOPBACK = ("127.0.0.1", "::1")
+
+
 def dev_mode() -> bool:
-    """The embedded setup (mail kept in the outbox): developer pages are on."""
-    return current_app.config["MAIL"]["backend"] == "outbox"
+    """Developer pages (outbox, tenant list): the embedded mail setup, seen from this machine.
+
+    Kept emails will hold access links and passwords, so a server that was started
+    without MAIL_URL by mistake still never shows them to another machine.
+    """
+    return current_app.config["MAIL"]["backend"] == "outbox" and request.remote_addr in LOOPBACK
 
 
 @bp.get("/dev/outbox")
