@@ -28,7 +28,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 
 # Compiled catalogs (.mo) are build output, made from the committed .po files.
 catalogs: $(STAMP)
-	$(BIN)/pybabel compile --quiet -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 run: install
 	$(FLASK) db upgrade
@@ -40,9 +40,9 @@ test: install
 	$(BIN)/python -m pytest
 
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project saas .
-	$(BIN)/pybabel update --quiet -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
-	$(BIN)/pybabel compile --quiet -d translations
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project saas .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel -q compile -d translations
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
