@@ -30,6 +30,8 @@ $(VENDOR)/.installed: package.json package-lock.json
 catalogs: $(STAMP)
 	$(BIN)/pybabel -q compile -d translations
 
+# Links in emails and printed sign-in details follow the port being served.
+run: export BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) tenants sync

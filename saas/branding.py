@@ -73,4 +73,5 @@ def theme_variables(primary: str, accent: str | None = None) -> dict[str, str]:
 
 def theme_css(primary: str, accent: str | None = None) -> str:
     lines = "".join(f"  {k}: {v};\n" for k, v in theme_variables(primary, accent).items())
-    return f":root,\n[data-theme=light] {{\n{lines}}}\n"
+    # Pico's own light-theme selectors, repeated so that this later sheet wins.
+    return f":root:not([data-theme=dark]),\n[data-theme=light] {{\n{lines}}}\n"

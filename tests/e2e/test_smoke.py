@@ -15,6 +15,8 @@ def test_branded_portal_and_language_switch(live_server, page, tenants):
     # The tenant colour reaches the page through the theme stylesheet.
     colour = page.locator(".brand-bar").evaluate("el => getComputedStyle(el).backgroundColor")
     assert colour == "rgb(11, 83, 148)"
+    phone = page.locator("footer a").first
+    assert phone.evaluate("el => getComputedStyle(el).color") == "rgb(11, 83, 148)"
 
     page.get_by_role("link", name="Italiano").click()
     page.wait_for_url("**/t/intertec/?lang=it")
