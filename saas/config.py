@@ -126,13 +126,7 @@ def storage_settings(url: str) -> dict:
                 f"STORAGE_URL {_redact(url)!r} needs a host and one bucket, "
                 "as s3://KEY:SECRET@minio:9000/invoices"
             )
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        try:
-            port = parts.port
-        except ValueError:
-            raise ConfigError(
-                f"STORAGE_URL {_redact(url)!r} has a port that is not a number"
-            ) from None
+        query, port = _query_and_port("STORAGE_URL", url)
         return {
             "backend": "s3",
             "endpoint": f"{parts.hostname}:{port}" if port else parts.hostname,
@@ -155,13 +149,7 @@ def mail_settings(url: str) -> dict:
     if parts.scheme in ("smtp", "smtps"):
         if not parts.hostname:
             raise ConfigError(f"MAIL_URL {_redact(url)!r} names no host")
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        try:
-            port = parts.port
-        except ValueError:
-            raise ConfigError(
-                f"MAIL_URL {_redact(url)!r} has a port that is not a number"
-            ) from None
+        query, port = _query_and_port("MAIL_URL", url)
         return {
             "backend": "smtp",
             "host": parts.hostname,
@@ -175,6 +163,15 @@ def mail_settings(url: str) -> dict:
     raise ConfigError(
         f"MAIL_URL scheme {parts.scheme!r} is not supported (use outbox:// or smtp://)"
     )
+
+
+def _query_and_port(name: str, url: str) -> tuple[dict, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{name} {_redact(url)!r} has a port that is not a number") from None
+    return {k: v[-1] for k, v in parse_qs(parts.query).items()}, port
 
 
 def _redis_url(url: str | None) -> str | None:

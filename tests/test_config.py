@@ -55,6 +55,8 @@ def test_production_urls_are_parsed(tmp_path):
         ("STORAGE_URL", "s3://k:s@minio:9000", "needs a host and one bucket"),
         ("MAIL_URL", "pigeon://coop", "scheme 'pigeon' is not supported"),
         ("MAIL_URL", "smtp://h?starttls=maybe", "must be true or false"),
+        ("MAIL_URL", "smtp://h:port", "port that is not a number"),
+        ("STORAGE_URL", "s3://k:s@h:xx/bucket", "port that is not a number"),
         ("REDIS_URL", "http://redis", "is not a redis:// URL"),
         ("BASE_URL", "portal.example.com", "must be an absolute http(s) URL"),
     ],
