@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", 30 * 24 * 3600)
 
     db.init_app(app)
     migrate.init_app(
@@ -64,7 +65,11 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
 
+    from saas.auth import google
+    from saas.auth.views import bp as auth_bp
     from saas.site.views import bp as site_bp
 
+    google.init_app(app)
     app.register_blueprint(site_bp)
+    app.register_blueprint(auth_bp)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from flask import g, has_request_context, request
@@ -10,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
 from saas.extensions import db
+
+log = logging.getLogger(__name__)
+# Also written to the log, for operators watching for attacks.
+LOGGED = {"signin.throttled", "api.key_rejected"}
 
 
 class AuditEvent(db.Model):
@@ -22,12 +27,15 @@ class AuditEvent(db.Model):
     )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     event: Mapped[str] = mapped_column(String(64), index=True)
-    ip: Mapped[str | None] = mapped_column(String(45))
+    # What the event is about when that is not a user row: a typed email or username,
+    # so throttles count unknown accounts exactly like known ones.
+    subject: Mapped[str | None] = mapped_column(String(320), index=True)
+    ip: Mapped[str | None] = mapped_column(String(45), index=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
 
 
-def record(event: str, *, tenant_id=None, user_id=None, **data) -> AuditEvent:
+def record(event: str, *, tenant_id=None, user_id=None, subject=None, **data) -> AuditEvent:
     """Add an audit row to the current transaction (the caller commits)."""
     if tenant_id is None and g.get("tenant") is not None:
         tenant_id = g.tenant.id
@@ -35,8 +43,11 @@ def record(event: str, *, tenant_id=None, user_id=None, **data) -> AuditEvent:
         tenant_id=tenant_id,
         user_id=user_id,
         event=event,
+        subject=subject,
         ip=request.remote_addr if has_request_context() else None,
         data=data,
     )
     db.session.add(row)
+    if event in LOGGED:
+        log.info("%s tenant=%s user=%s ip=%s %s", event, tenant_id, user_id, row.ip, data or "")
     return row

@@ -1,6 +1,5 @@
 """Flask extensions, created unbound and bound to the app in create_app()."""
 
-from authlib.integrations.flask_client import OAuth
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -32,5 +31,4 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
-oauth = OAuth()
 htmx = Htmx()

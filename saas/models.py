@@ -2,6 +2,7 @@
 
 from saas.audit import AuditEvent
 from saas.auth.models import User, membership
+from saas.auth.tokens import OneTimeToken
 from saas.mail import OutboxMessage
 from saas.portal.models import Company
 from saas.tenancy.models import Tenant, TenantDomain
@@ -9,6 +10,7 @@ from saas.tenancy.models import Tenant, TenantDomain
 __all__ = [
     "AuditEvent",
     "Company",
+    "OneTimeToken",
     "OutboxMessage",
     "Tenant",
     "TenantDomain",

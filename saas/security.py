@@ -23,6 +23,10 @@ def hash_password(password: str) -> str:
     return hasher.hash(password)
 
 
+def needs_rehash(password_hash: str) -> bool:
+    return hasher.check_needs_rehash(password_hash)
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password; with no hash, spend the same time on a dummy one."""
     try:

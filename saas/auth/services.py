@@ -1,19 +1,26 @@
-"""Creating users. Sign-in flows build on these."""
+"""Users: creating them, signing in, passwords, magic links."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
 
+from flask import g
 from sqlalchemy import func, select
 
 from saas import audit, clock
-from saas.auth.models import ROLES, User
+from saas.auth import tokens
+from saas.auth.models import ROLES, User, new_session_token
+from saas.auth.passwords import password_problem
 from saas.extensions import db
-from saas.security import hash_password
+from saas.jobs import enqueue, job
+from saas.mail import absolute_url, send_email
+from saas.security import hash_password, needs_rehash, verify_password
+from saas.throttle import Limit, retry_after
+from saas.throttle import count as throttle_count
 
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 128
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -23,18 +30,6 @@ class UserError(ValueError):
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
-
-
-def password_problem(password: str, *, email: str = "", username: str = "") -> str | None:
-    """Why a password is refused, or None (length and identity; no composition rules)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"at least {MIN_PASSWORD_LENGTH} characters"
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"at most {MAX_PASSWORD_LENGTH} characters"
-    lowered = password.strip().lower()
-    if lowered in {email.lower(), username.lower(), email.lower().partition("@")[0]}:
-        return "must not be your email or username"
-    return None
 
 
 def unique_username(tenant_id: int, email: str) -> str:
@@ -76,7 +71,7 @@ def create_staff_user(
     username = unique_username(tenant.id, email)
     problem = password_problem(password, email=email, username=username)
     if problem:
-        raise UserError(f"password: {problem}")
+        raise UserError(problem)
     user = User(
         tenant_id=tenant.id,
         email=email,
@@ -96,3 +91,171 @@ def create_staff_user(
 
 def count_users(tenant_id: int) -> int:
     return db.session.scalar(select(func.count(User.id)).where(User.tenant_id == tenant_id))
+
+
+# --- signing in -------------------------------------------------------------------
+
+ACCOUNT_LIMIT = Limit(("signin.failed",), 5, timedelta(minutes=15))
+IP_LIMIT = Limit(("signin.failed",), 20, timedelta(minutes=15))
+MAGIC_LINK_SPACING = Limit(("magic_link.requested",), 1, timedelta(seconds=60))
+MAGIC_LINK_HOURLY = Limit(("magic_link.requested",), 5, timedelta(hours=1))
+
+
+@dataclass
+class SignIn:
+    """The outcome of a password sign-in: a user, or why not (and how long to wait)."""
+
+    user: User | None = None
+    throttled_for: int = 0
+
+
+def find_by_login(tenant_id: int, login: str) -> User | None:
+    """The tenant's user with this email or username (both case-insensitive)."""
+    login = login.strip().lower()
+    column = User.email if "@" in login else func.lower(User.username)
+    return db.session.scalars(
+        select(User).where(User.tenant_id == tenant_id, column == login)
+    ).first()
+
+
+def authenticate(tenant, login: str, password: str, ip: str | None) -> SignIn:
+    """Check a password sign-in, with throttling per account and per IP.
+
+    Unknown accounts cost the same hash check and are throttled by what was typed, so
+    the answer and its timing say nothing about which accounts exist.
+    """
+    user = find_by_login(tenant.id, login)
+    subject = f"user:{user.id}" if user else f"login:{login.strip().lower()}"
+    wait = max(
+        retry_after(ACCOUNT_LIMIT, tenant_id=tenant.id, subject=subject),
+        retry_after(IP_LIMIT, ip=ip) if ip else 0,
+    )
+    if wait:
+        audit.record("signin.throttled", user_id=user.id if user else None, subject=subject)
+        db.session.commit()
+        return SignIn(throttled_for=wait)
+    valid = verify_password(user.password_hash if user else None, password)
+    if not (valid and user.active):
+        audit.record("signin.failed", user_id=user.id if user else None, subject=subject)
+        if user is not None and user.active:
+            _warn_owner_when_locked(tenant, user, subject)
+        db.session.commit()
+        return SignIn()
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return SignIn(user=user)
+
+
+def _warn_owner_when_locked(tenant, user: User, subject: str) -> None:
+    """Email the owner once when their account's sign-ins get paused."""
+    if not retry_after(ACCOUNT_LIMIT, tenant_id=tenant.id, subject=subject):
+        return
+    if throttle_count(
+        "signin.lock_notice", tenant_id=tenant.id, subject=subject, since=ACCOUNT_LIMIT.window
+    ):
+        return
+    audit.record("signin.lock_notice", user_id=user.id, subject=subject)
+    send_email(
+        user.email,
+        "signin_locked",
+        tenant=tenant,
+        locale=user.locale,
+        user=user,
+        minutes=int(ACCOUNT_LIMIT.window.total_seconds() // 60),
+        attempts=ACCOUNT_LIMIT.count,
+    )
+
+
+def record_sign_in(user: User, method: str) -> None:
+    user.last_sign_in_at = clock.now()
+    audit.record("signin.succeeded", user_id=user.id, method=method)
+
+
+def end_other_sessions(user: User) -> None:
+    """Every existing session and remember-me cookie of the user stops working."""
+    user.session_token = new_session_token()
+
+
+def change_password(user: User, new_password: str, *, reason: str = "changed") -> None:
+    """Set a new password; other sessions end; the owner is told by email. Caller commits."""
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = clock.now()
+    user.must_change_password = False
+    end_other_sessions(user)
+    audit.record("password.changed", user_id=user.id, reason=reason)
+    send_email(user.email, "password_changed", tenant=g.tenant, locale=user.locale, user=user)
+
+
+def magic_link_wait(tenant, email: str) -> int:
+    subject = f"email:{normalize_email(email)}"
+    return max(
+        retry_after(MAGIC_LINK_SPACING, tenant_id=tenant.id, subject=subject),
+        retry_after(MAGIC_LINK_HOURLY, tenant_id=tenant.id, subject=subject),
+    )
+
+
+def request_magic_link(tenant, email: str) -> int:
+    """Ask for a sign-in link; returns seconds to wait when over the limit, else 0.
+
+    The request does the same work whether or not the address has an account (an
+    audit row and a job); the job looks the account up and sends the link.
+    """
+    email = normalize_email(email)
+    wait = magic_link_wait(tenant, email)
+    if wait:
+        return wait
+    audit.record("magic_link.requested", subject=f"email:{email}")
+    enqueue(send_magic_link, tenant.id, email)
+    db.session.commit()
+    return 0
+
+
+@job(queue="mail")
+def send_magic_link(email: str) -> None:
+    tenant = g.tenant
+    user = find_user_by_email(tenant.id, email)
+    if user is None or not user.active or "magic_link" not in tenant.login_methods:
+        return
+    minutes = tenant.magic_link_minutes
+    raw = tokens.issue(tenant.id, "magic_link", timedelta(minutes=minutes), user_id=user.id)
+    send_email(
+        user.email,
+        "magic_link",
+        tenant=tenant,
+        locale=user.locale,
+        user=user,
+        link=absolute_url("auth.magic_link", token=raw),
+        minutes=minutes,
+    )
+    audit.record("magic_link.sent", user_id=user.id)
+    db.session.commit()
+
+
+MAIL_PROVIDERS = {
+    "gmail": (("gmail.com", "googlemail.com"), "https://mail.google.com/"),
+    "outlook": (
+        (
+            "outlook.com",
+            "hotmail.com",
+            "live.com",
+            "msn.com",
+            "outlook.es",
+            "hotmail.es",
+            "hotmail.it",
+            "outlook.it",
+            "live.it",
+            "hotmail.com.mx",
+            "live.com.mx",
+        ),
+        "https://outlook.live.com/mail/",
+    ),
+}
+
+
+def mail_provider(email: str) -> tuple[str, str]:
+    """("gmail" | "outlook" | "other", URL) for the "Go to your mail" button."""
+    domain = email.rpartition("@")[2].lower()
+    for name, (domains, url) in MAIL_PROVIDERS.items():
+        if domain in domains:
+            return name, url
+    return "other", f"mailto:{email}"

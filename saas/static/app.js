@@ -5,3 +5,24 @@ document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = meta.content;
   }
 });
+
+// "Send again" buttons stay disabled, with a visible countdown, until they may be used.
+function startCountdowns(root) {
+  root.querySelectorAll("[data-countdown]").forEach(function (button) {
+    var left = parseInt(button.dataset.countdown, 10) || 0;
+    var label = button.querySelector(".countdown");
+    if (left <= 0) return;
+    var timer = setInterval(function () {
+      left -= 1;
+      if (left <= 0) {
+        clearInterval(timer);
+        button.disabled = false;
+        if (label) label.textContent = "";
+      } else if (label) {
+        label.textContent = " (" + left + " s)";
+      }
+    }, 1000);
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); });
+document.addEventListener("htmx:load", function (event) { startCountdowns(event.detail.elt); });

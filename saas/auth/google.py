@@ -1,0 +1,36 @@
+"""Google sign-in (OpenID Connect) with authlib.
+
+One OAuth client per app, because its settings come from the app's config (tests
+build many apps, each with its own provider). One callback URL serves every tenant:
+the tenant travels in the session, and state and nonce are checked by authlib.
+"""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, current_app, g
+
+
+def google_available() -> bool:
+    tenant = g.get("tenant")
+    return bool(
+        tenant is not None
+        and "google" in tenant.login_methods
+        and current_app.config.get("GOOGLE_CLIENT_ID")
+    )
+
+
+def google_client():
+    return current_app.extensions["saas.oauth"].google
+
+
+def init_app(app: Flask) -> None:
+    oauth = OAuth(app)
+    oauth.register(
+        name="google",
+        client_id=app.config["GOOGLE_CLIENT_ID"],
+        client_secret=app.config["GOOGLE_CLIENT_SECRET"],
+        server_metadata_url=app.config["GOOGLE_DISCOVERY_URL"],
+        client_kwargs={"scope": "openid email profile", "timeout": 10},
+    )
+    app.extensions["saas.oauth"] = oauth

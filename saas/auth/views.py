@@ -1,0 +1,280 @@
+"""Sign-in pages: password, magic link, Google; forced password change; account; sign-out."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from authlib.integrations.base_client.errors import OAuthError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from saas import audit
+from saas.auth import services, tokens
+from saas.auth.forms import ConfirmForm, LoginForm, MagicLinkForm, NewPasswordForm, PreferencesForm
+from saas.auth.google import google_available, google_client
+from saas.auth.models import User
+from saas.extensions import db, login_manager
+from saas.htmx import render
+from saas.i18n import LANGUAGE_NAMES, available_locales
+from saas.mail import absolute_url
+from saas.security import verify_password
+from saas.tenancy import current_tenant, get_or_404, load_tenant
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+# Pages a user who must change their password can still reach.
+OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "site.theme", "site.logo", "static"}
+
+
+def require_method(method: str) -> None:
+    """A login method the tenant has not enabled does not exist (404)."""
+    if method not in current_tenant.login_methods:
+        abort(404)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site, never another host (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def landing() -> str:
+    return url_for("auth.account")
+
+
+def start_session(user: User, *, remember: bool = False, method: str) -> None:
+    """A fresh session for `user`: nothing from before sign-in survives in it."""
+    session.clear()
+    login_user(user, remember=remember, fresh=True)
+    session["sid"] = secrets.token_urlsafe(16)
+    services.record_sign_in(user, method)
+    db.session.commit()
+
+
+def login_options() -> dict:
+    methods = current_tenant.login_methods
+    return {
+        "password_enabled": "password" in methods,
+        "magic_enabled": "magic_link" in methods,
+        "google_enabled": google_available(),
+        "forgot_url": url_for("auth.forgot_password")
+        if "auth.forgot_password" in current_app.view_functions
+        else None,
+    }
+
+
+@bp.route("/t/<tenant>/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(landing())
+    form = LoginForm(next=request.args.get("next"))
+    options = login_options()
+    status = 200
+    if request.method == "POST":
+        require_method("password")
+        if not form.validate():
+            status = 422
+        else:
+            result = services.authenticate(
+                current_tenant, form.login.data, form.password.data, request.remote_addr
+            )
+            if result.user is not None:
+                start_session(result.user, remember=form.remember.data, method="password")
+                return redirect(safe_next(form.next.data) or landing())
+            if result.throttled_for:
+                response = render(
+                    "auth/throttled.html", status=429, wait=result.throttled_for, form=form
+                )
+                response.headers["Retry-After"] = str(result.throttled_for)
+                return response
+            form.form_errors.append(_("The email, username or password is not correct."))
+            status = 401
+    return render("auth/login.html", status=status, form=form, **options)
+
+
+@bp.route("/t/<tenant>/login/magic", methods=["GET", "POST"])
+def magic_request():
+    require_method("magic_link")
+    form = MagicLinkForm(next=request.args.get("next"))
+    if request.method == "POST":
+        if not form.validate():
+            return render("auth/magic_request.html", status=422, form=form)
+        wait = services.request_magic_link(current_tenant, form.email.data)
+        if wait:
+            response = render("auth/throttled.html", status=429, wait=wait, form=None)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        provider, provider_url = services.mail_provider(form.email.data)
+        return render(
+            "auth/magic_sent.html",
+            email=services.normalize_email(form.email.data),
+            provider=provider,
+            provider_url=provider_url,
+            wait=services.magic_link_wait(current_tenant, form.email.data),
+            form=MagicLinkForm(email=form.email.data),
+        )
+    return render("auth/magic_request.html", form=form)
+
+
+@bp.route("/t/<tenant>/login/magic/<token>", methods=["GET", "POST"])
+def magic_link(token: str):
+    """GET only shows a button (mail scanners open links); the POST uses the link."""
+    require_method("magic_link")
+    form = ConfirmForm()
+    if request.method == "GET":
+        if tokens.peek(current_tenant.id, "magic_link", token) is None:
+            return render("auth/link_invalid.html", status=410)
+        return render("auth/magic_confirm.html", form=form)
+    if not form.validate():
+        abort(400)
+    used = tokens.consume(current_tenant.id, "magic_link", token)
+    user = db.session.get(User, used.user_id) if used else None
+    if user is None or not user.active or user.tenant_id != current_tenant.id:
+        db.session.commit()
+        return render("auth/link_invalid.html", status=410)
+    audit.record("magic_link.used", user_id=user.id)
+    start_session(user, method="magic_link")
+    return redirect(landing())
+
+
+@bp.get("/t/<tenant>/login/google")
+def google_start():
+    if not google_available():
+        abort(404)
+    start = absolute_url("auth.google_start")
+    if urlsplit(start).netloc != request.host:
+        # On a tenant's own domain: sign in on the platform host, where the callback is.
+        return redirect(start)
+    session["google_tenant"] = current_tenant.slug
+    return google_client().authorize_redirect(
+        absolute_url("auth.google_callback"), prompt="select_account"
+    )
+
+
+@bp.get("/auth/google/callback")
+def google_callback():
+    tenant = load_tenant(session.pop("google_tenant", "") or "")
+    if tenant is None:
+        abort(404)
+    g.tenant = tenant
+    if not google_available():
+        abort(404)
+    try:
+        token = google_client().authorize_access_token()
+    except OAuthError as error:
+        current_app.logger.warning("google sign-in failed: %s", error)
+        flash(_("Google sign-in did not complete. Please try again."), "error")
+        return redirect(url_for("auth.login"))
+    info = token.get("userinfo") or {}
+    email = services.normalize_email(info.get("email", ""))
+    user = services.find_user_by_email(tenant.id, email) if info.get("email_verified") else None
+    if user is None or not user.active:
+        audit.record("google.unknown", subject=f"email:{email}")
+        db.session.commit()
+        flash(
+            _(
+                "There is no account for %(email)s at %(tenant)s. Sign in another way or "
+                "ask %(tenant)s to invite this address.",
+                email=email or "?",
+                tenant=tenant.name,
+            ),
+            "error",
+        )
+        return redirect(url_for("auth.login"))
+    audit.record("google.signin", user_id=user.id)
+    start_session(user, method="google")
+    return redirect(landing())
+
+
+@bp.route("/t/<tenant>/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user: User = current_user
+    form = NewPasswordForm()
+    forced = user.must_change_password
+    if request.method == "POST":
+        if form.validate():
+            problem = None
+            if not forced and not verify_password(user.password_hash, form.current_password.data):
+                form.current_password.errors.append(_("Your current password is not correct."))
+                problem = True
+            else:
+                problem = services.password_problem(
+                    form.new_password.data, email=user.email, username=user.username
+                )
+                if problem:
+                    form.new_password.errors.append(problem)
+            if not problem:
+                services.change_password(user, form.new_password.data)
+                db.session.commit()
+                # This session goes on with the new session token; all others ended.
+                login_user(user, fresh=True)
+                flash(_("Your password has been updated."), "success")
+                return redirect(landing())
+        return render("auth/change_password.html", status=422, form=form, forced=forced)
+    return render("auth/change_password.html", form=form, forced=forced)
+
+
+@bp.route("/t/<tenant>/account", methods=["GET", "POST"])
+@login_required
+def account():
+    user: User = current_user
+    form = PreferencesForm(locale=user.locale or current_tenant.default_locale)
+    form.locale.choices = [(code, LANGUAGE_NAMES[code]) for code in available_locales()]
+    if request.method == "POST":
+        if not form.validate():
+            return render("auth/account.html", status=422, form=form, user=user)
+        user.locale = form.locale.data
+        db.session.commit()
+        flash(_("Your preferences have been saved."), "success")
+        response = redirect(url_for("auth.account"))
+        response.delete_cookie("lang")  # the saved preference now decides
+        return response
+    return render("auth/account.html", form=form, user=user)
+
+
+@bp.post("/t/<tenant>/logout")
+def logout():
+    if current_user.is_authenticated:
+        user = get_or_404(User, current_user.id)
+        # Ends this and every other session of the user, remember-me cookies included.
+        services.end_other_sessions(user)
+        audit.record("signout", user_id=user.id)
+        db.session.commit()
+        logout_user()
+    session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.before_app_request
+def force_password_change():
+    if request.endpoint in OPEN_WHILE_CHANGING or g.get("tenant") is None:
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+@login_manager.unauthorized_handler
+def sign_in_first():
+    if g.get("tenant") is None:
+        abort(404)
+    flash(_("Please sign in to continue."), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -1,0 +1,58 @@
+"""Throttling from the audit trail.
+
+Failed sign-ins and link requests are audit events anyway; counting them in a window
+gives limits that hold across every web process, survive restarts, and follow
+`saas.clock` (so tests move time instead of sleeping). Unknown accounts are counted
+by the key that was typed, so they are throttled exactly like real ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from saas import clock
+from saas.audit import AuditEvent
+from saas.extensions import db
+
+
+@dataclass(frozen=True)
+class Limit:
+    events: tuple[str, ...]
+    count: int
+    window: timedelta
+
+
+def retry_after(limit: Limit, *, tenant_id=None, subject=None, ip=None) -> int:
+    """Seconds until one more event fits under `limit` (0 when it fits now)."""
+    since = clock.now() - limit.window
+    criteria = [AuditEvent.event.in_(limit.events), AuditEvent.created_at > since]
+    if tenant_id is not None:
+        criteria.append(AuditEvent.tenant_id == tenant_id)
+    if subject is not None:
+        criteria.append(AuditEvent.subject == subject)
+    if ip is not None:
+        criteria.append(AuditEvent.ip == ip)
+    times = db.session.scalars(
+        select(AuditEvent.created_at)
+        .where(*criteria)
+        .order_by(AuditEvent.created_at.desc())
+        .limit(limit.count)
+    ).all()
+    if len(times) < limit.count:
+        return 0
+    # The oldest of the last `count` events must leave the window first.
+    wait = (times[-1] + limit.window - clock.now()).total_seconds()
+    return max(1, math.ceil(wait))
+
+
+def count(event: str, *, tenant_id=None, subject=None, since: timedelta) -> int:
+    criteria = [AuditEvent.event == event, AuditEvent.created_at > clock.now() - since]
+    if tenant_id is not None:
+        criteria.append(AuditEvent.tenant_id == tenant_id)
+    if subject is not None:
+        criteria.append(AuditEvent.subject == subject)
+    return db.session.scalar(select(func.count(AuditEvent.id)).where(*criteria))
