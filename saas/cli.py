@@ -76,7 +76,7 @@ def users_create(slug, email, name, role, password):
 
 @click.command("demo")
 def demo():
-    """Demo companies and a demo admin for every tenant; prints how to sign in."""
+    """Demo companies, an admin and a recipient for every tenant; prints how to sign in."""
     from saas.demo import create_demo_data
 
     rows = create_demo_data()
@@ -85,7 +85,11 @@ def demo():
     base = current_app.config["BASE_URL"]
     click.echo("Demo sign-in details:")
     for tenant, user, password in rows:
-        click.echo(f"  {tenant.name}: {base}/t/{tenant.slug}/  {user.email} / {password}")
+        who = user.role or "recipient, must change the password"
+        click.echo(
+            f"  {tenant.name}: {base}/t/{tenant.slug}/login  {user.email} / {password}  ({who})"
+        )
+    click.echo(f"Emails (magic links, notices) are kept at {base}/dev/outbox")
 
 
 @click.command("worker")

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 _offset = timedelta(0)
+_frozen: datetime | None = None
 
 
 def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0) + _offset
+    base = _frozen or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    return base + _offset
+
+
+def freeze() -> None:
+    """Stop the clock where it is; only travel() moves it (tests only)."""
+    global _frozen
+    _frozen = now()
 
 
 def travel(delta: timedelta) -> None:
@@ -18,5 +26,5 @@ def travel(delta: timedelta) -> None:
 
 
 def reset() -> None:
-    global _offset
-    _offset = timedelta(0)
+    global _offset, _frozen
+    _offset, _frozen = timedelta(0), None

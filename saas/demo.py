@@ -42,7 +42,11 @@ def demo_password(tenant: Tenant) -> str:
 
 
 def create_demo_data() -> list[tuple[Tenant, User, str]]:
-    """Create what is missing and return (tenant, admin, password) per tenant."""
+    """Create what is missing and return (tenant, user, password) rows to print.
+
+    Per tenant: its administrator, and a recipient of the first customer company who
+    must choose a new password at first sign-in.
+    """
     rows = []
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
         g.tenant = tenant
@@ -65,9 +69,34 @@ def create_demo_data() -> list[tuple[Tenant, User, str]]:
             admin.password_hash = hash_password(password)
             admin.active = True
         rows.append((tenant, admin, password))
+        rows.append(
+            (tenant, *_recipient(tenant, next(c for c in companies if c.kind == "customer")))
+        )
     db.session.commit()
     g.pop("tenant", None)
     return rows
+
+
+def _recipient(tenant: Tenant, company: Company) -> tuple[User, str]:
+    email = f"cliente@{tenant.slug}.example"
+    password = f"{demo_password(tenant)}-cliente"
+    user = db.session.scalars(
+        select(User).where(User.tenant_id == tenant.id, User.email == email)
+    ).first()
+    if user is None:
+        user = User(
+            tenant_id=tenant.id,
+            email=email,
+            username=f"cliente-{tenant.slug}",
+            name=company.name,
+            kind="recipient",
+            companies=[company],
+        )
+        db.session.add(user)
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.active = True
+    return user, password
 
 
 def _companies(tenant: Tenant) -> list[Company]:

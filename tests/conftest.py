@@ -169,6 +169,14 @@ def make_app(database_url, tmp_path):
 
 
 @pytest.fixture
+def frozen_clock():
+    """Time stands still unless the test moves it, so waits come out to the second."""
+    clock.freeze()
+    yield clock
+    clock.reset()
+
+
+@pytest.fixture
 def app(make_app):
     return make_app()
 

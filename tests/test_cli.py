@@ -73,11 +73,12 @@ def test_demo_is_idempotent_and_prints_sign_in_details(app, tenants, ctx):
     first = run(app, "demo")
     assert first.exit_code == 0, first.output
     assert "admin@intertec.example / demo-intertec-2026" in first.stdout
-    assert "http://portal.test/t/azteca/" in first.stdout
+    assert "http://portal.test/t/azteca/login" in first.stdout
+    assert "cliente@azteca.example / demo-azteca-2026-cliente  (recipient" in first.stdout
     counts = db.session.scalar(select(db.func.count(User.id)))
     second = run(app, "demo")
     assert second.exit_code == 0 and second.stdout == first.stdout
-    assert db.session.scalar(select(db.func.count(User.id))) == counts == 3
+    assert db.session.scalar(select(db.func.count(User.id))) == counts == 6
     admin = db.session.scalars(select(User).where(User.email == "admin@adriatica.example")).one()
     assert verify_password(admin.password_hash, "demo-adriatica-2026")
     assert [c.kind for c in admin.companies] == ["issuer"]

@@ -19,6 +19,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from joserfc.errors import JoseError
+from requests import RequestException
 
 from saas import audit
 from saas.auth import services, tokens
@@ -126,7 +128,7 @@ def magic_request():
             email=services.normalize_email(form.email.data),
             provider=provider,
             provider_url=provider_url,
-            wait=services.magic_link_wait(current_tenant, form.email.data),
+            wait=int(services.MAGIC_LINK_SPACING.window.total_seconds()),
             form=MagicLinkForm(email=form.email.data),
         )
     return render("auth/magic_request.html", form=form)
@@ -137,7 +139,7 @@ def magic_link(token: str):
     """GET only shows a button (mail scanners open links); the POST uses the link."""
     require_method("magic_link")
     form = ConfirmForm()
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if tokens.peek(current_tenant.id, "magic_link", token) is None:
             return render("auth/link_invalid.html", status=410)
         return render("auth/magic_confirm.html", form=form)
@@ -177,7 +179,8 @@ def google_callback():
         abort(404)
     try:
         token = google_client().authorize_access_token()
-    except OAuthError as error:
+    except (OAuthError, JoseError, RequestException, ValueError) as error:
+        # Bad state or nonce, a forged or expired ID token, or the provider unreachable.
         current_app.logger.warning("google sign-in failed: %s", error)
         flash(_("Google sign-in did not complete. Please try again."), "error")
         return redirect(url_for("auth.login"))

@@ -89,7 +89,9 @@ def test_missing_fields_rerender_with_422(client, tenants):
     assert "Este campo es obligatorio." in response.text  # the form library's own catalog
 
 
-def test_five_failures_pause_the_account_and_email_the_owner_once(app, client, tenants, ana):
+def test_five_failures_pause_the_account_and_email_the_owner_once(
+    app, client, tenants, ana, frozen_clock
+):
     for _ in range(5):
         assert sign_in(client, "intertec", "ana", "wrong password!").status_code == 401
     # Now even the right password waits, and the answer says how long.
