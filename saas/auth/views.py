@@ -208,7 +208,7 @@ def google_callback():
 @bp.route("/t/<tenant>/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    user: User = current_user
+    user: User = current_user._get_current_object()
     form = NewPasswordForm()
     forced = user.must_change_password
     if request.method == "POST":
@@ -237,7 +237,7 @@ def change_password():
 @bp.route("/t/<tenant>/account", methods=["GET", "POST"])
 @login_required
 def account():
-    user: User = current_user
+    user: User = current_user._get_current_object()
     form = PreferencesForm(locale=user.locale or current_tenant.default_locale)
     form.locale.choices = [(code, LANGUAGE_NAMES[code]) for code in available_locales()]
     if request.method == "POST":

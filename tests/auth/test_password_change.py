@@ -102,3 +102,16 @@ def test_voluntary_change_needs_the_current_password(app, client, tenants):
     with app.app_context():
         user = db.session.scalars(select(User).where(User.username == "dora")).one()
         assert verify_password(user.password_hash, NEW)
+
+
+def test_change_works_when_the_language_is_first_needed_after_it(app, client, carlos):
+    # Regression: the flash after the change was the first thing to need the language,
+    # which read current_user while it pointed at itself (a crash of the process).
+    sign_in(client, "intertec", "carlos", PASSWORD)
+    page = client.get("/t/intertec/account/password")
+    response = client.post(
+        "/t/intertec/account/password",
+        data={"new_password": NEW, "confirm_password": NEW, "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 302
+    assert "Su contraseña se actualizó." in client.get("/t/intertec/account").text
