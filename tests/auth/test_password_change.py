@@ -114,4 +114,4 @@ def test_change_works_when_the_language_is_first_needed_after_it(app, client, ca
         data={"new_password": NEW, "confirm_password": NEW, "csrf_token": csrf_from(page.text)},
     )
     assert response.status_code == 302
-    assert "Su contraseña se actualizó." in client.get("/t/intertec/account").text
+    assert "Your password has been updated." in client.get("/t/intertec/account").text
