@@ -67,9 +67,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     from saas.auth import google
     from saas.auth.views import bp as auth_bp
+    from saas.console.views import bp as console_bp
+    from saas.portal.views import bp as portal_bp
     from saas.site.views import bp as site_bp
 
     google.init_app(app)
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(console_bp)
     return app

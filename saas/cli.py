@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -12,6 +14,7 @@ from saas.extensions import db
 tenants_cli = AppGroup("tenants", help="Tenants and their files.")
 users_cli = AppGroup("users", help="Users of a tenant.")
 outbox_cli = AppGroup("outbox", help="Queued email: list, retry, flush.")
+invoices_cli = AppGroup("invoices", help="Publishing invoices.")
 
 
 def _tenant_or_fail(slug: str):
@@ -153,7 +156,63 @@ def outbox_test(slug, to, lang):
     click.echo(f"Message {message.id} to {to}: {message.status}.")
 
 
+def matching_pdf(xml_path: Path) -> Path | None:
+    """The PDF beside an XML with the same stem: FE-1.xml or FE-1.xml.p7m -> FE-1.pdf."""
+    name = xml_path.name
+    for suffix in (".xml.p7m", ".p7m", ".xml"):
+        if name.lower().endswith(suffix):
+            candidate = xml_path.with_name(name[: -len(suffix)] + ".pdf")
+            return candidate if candidate.is_file() else None
+    return None
+
+
+@invoices_cli.command("import")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--email", default=None, help="Recipient email, when the XML has none.")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def invoices_import(slug, email, files):
+    """Publish invoice XML files (a PDF with the same stem is attached); one line per file."""
+    from flask import g
+
+    from saas.portal.services import PublishError, publish
+
+    tenant = _tenant_or_fail(slug)
+    g.tenant = tenant
+    xml_files = [f for f in files if f.suffix.lower() != ".pdf"]
+    attached = {matching_pdf(f) for f in xml_files} - {None}
+    failed = 0
+    for path in files:
+        if path.suffix.lower() == ".pdf":
+            if path not in attached:
+                click.echo(f"{path.name}: error: a PDF needs an XML with the same name")
+                failed += 1
+            continue
+        pdf_path = matching_pdf(path)
+        try:
+            result = publish(
+                tenant,
+                path.read_bytes(),
+                pdf_path.read_bytes() if pdf_path else None,
+                email=email,
+                source="cli",
+            )
+        except PublishError as error:
+            db.session.rollback()
+            click.echo(f"{path.name}: error: {error}")
+            failed += 1
+            continue
+        for invoice, created in zip(result.invoices, result.created, strict=True):
+            state = "imported" if created else "already present"
+            pdf_note = f" with {pdf_path.name}" if pdf_path and created else ""
+            click.echo(f"{path.name}: {state} {invoice.number}{pdf_note}")
+    if failed:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(invoices_cli)
     app.cli.add_command(tenants_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(outbox_cli)

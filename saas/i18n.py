@@ -7,11 +7,13 @@ languages are offered on its pages; outside a tenant, every language with a cata
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from babel import Locale, UnknownLocaleError, numbers
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from saas.extensions import babel
@@ -48,10 +50,19 @@ def select_timezone() -> str | None:
 
 
 def money(amount, currency: str | None = None) -> str:
-    """An amount in the tenant's currency (or the given one), formatted for the locale."""
+    """An amount in the tenant's currency (or the given one), formatted for the locale.
+
+    In the tenant's own currency the regional conventions apply: Spanish for a Colombian
+    tenant writes "$119.000,00" (es_CO), for a Mexican one "$119,000.00" (es_MX).
+    """
+    tenant = g.get("tenant")
     if currency is None:
-        currency = g.tenant.currency if g.get("tenant") is not None else "EUR"
-    return format_currency(Decimal(amount), currency)
+        currency = tenant.currency if tenant is not None else "EUR"
+    locale = get_locale()
+    if tenant is not None and currency == tenant.currency:
+        with contextlib.suppress(UnknownLocaleError, ValueError):  # no such region: keep it
+            locale = Locale.parse(f"{locale.language}_{tenant.country}")
+    return numbers.format_currency(Decimal(amount), currency, locale=locale)
 
 
 def language_url(code: str) -> str:

@@ -4,12 +4,15 @@ from saas.audit import AuditEvent
 from saas.auth.models import User, membership
 from saas.auth.tokens import OneTimeToken
 from saas.mail import OutboxMessage
-from saas.portal.models import Company
+from saas.portal.models import Company, DownloadEvent, ExportJob, Invoice
 from saas.tenancy.models import Tenant, TenantDomain
 
 __all__ = [
     "AuditEvent",
     "Company",
+    "DownloadEvent",
+    "ExportJob",
+    "Invoice",
     "OneTimeToken",
     "OutboxMessage",
     "Tenant",

@@ -10,6 +10,9 @@ import os
 import re
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -60,6 +63,38 @@ class Storage:
         """A short-lived direct URL, or None when the app must stream the file itself."""
         return None
 
+    @contextmanager
+    def writer(self, key: str, content_type: str) -> Iterator[BinaryIO]:
+        """A stream to write an object of unknown size; stored when the block ends.
+
+        Memory stays flat however large the object: bytes go to storage as they come.
+        """
+        read_fd, write_fd = os.pipe()
+        errors: list[BaseException] = []
+
+        def upload():
+            try:
+                with os.fdopen(read_fd, "rb") as source:
+                    self.put(key, source, content_type)
+            except BaseException as error:  # reported to the writer below
+                errors.append(error)
+
+        thread = threading.Thread(target=upload, daemon=True)
+        thread.start()
+        sink = os.fdopen(write_fd, "wb")
+        try:
+            yield sink
+        except BaseException:
+            # The reader saw an end of file and stored a partial object: remove it.
+            sink.close()
+            thread.join()
+            self.delete(key)
+            raise
+        sink.close()
+        thread.join()
+        if errors:
+            raise StorageError(f"could not store {key!r}: {errors[0]}") from errors[0]
+
     def ping(self) -> None:
         """Raise when the backend cannot be used."""
         raise NotImplementedError
@@ -93,6 +128,20 @@ class LocalStorage(Storage):
 
     def exists(self, key):
         return self._path(key).is_file()
+
+    @contextmanager
+    def writer(self, key, content_type):
+        # Straight into a file beside the target, renamed when complete.
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                yield f
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def delete(self, key):
         self._path(key).unlink(missing_ok=True)

@@ -70,3 +70,21 @@ def test_s3_creates_its_bucket_and_hands_out_short_lived_links(s3_url):
 def test_local_storage_has_no_direct_links(tmp_path):
     storage = LocalStorage(str(tmp_path))
     assert storage.download_url(tenant_key(1, "x"), "x") is None
+
+
+def test_writer_streams_an_object_of_unknown_size(storage):
+    key = tenant_key(5, "exports", "big.zip")
+    with storage.writer(key, "application/zip") as out:
+        for _ in range(300):
+            out.write(b"x" * 65536)  # 19.7 MB, written in pieces
+    assert storage.exists(key)
+    with storage.open(key) as f:
+        assert sum(len(chunk) for chunk in iter(lambda: f.read(1 << 20), b"")) == 300 * 65536
+
+
+def test_writer_stores_nothing_when_writing_fails(storage):
+    key = tenant_key(5, "exports", "broken.zip")
+    with pytest.raises(RuntimeError), storage.writer(key, "application/zip") as out:
+        out.write(b"half a zip")
+        raise RuntimeError("the job died")
+    assert not storage.exists(key)

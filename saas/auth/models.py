@@ -45,6 +45,8 @@ class User(TenantScoped, db.Model):
     password_changed_at: Mapped[datetime | None]
     locale: Mapped[str | None] = mapped_column(String(8))
     last_sign_in_at: Mapped[datetime | None]
+    # When the onboarding email(s) went out: set once, by one conditional write.
+    welcomed_at: Mapped[datetime | None]
     # Flask-Login's id: rotating it ends every session of the user on the server side.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -57,6 +57,11 @@ def safe_next(target: str | None) -> str | None:
 
 
 def landing() -> str:
+    """Where a signed-in person starts: recipients at their invoices, staff at the console."""
+    if current_user.is_authenticated and current_user.kind == "recipient":
+        return url_for("portal.invoices")
+    if current_user.is_authenticated and current_user.kind == "staff":
+        return url_for("console.customers")
     return url_for("auth.account")
 
 
@@ -85,7 +90,7 @@ def login_options() -> dict:
 def login():
     if current_user.is_authenticated:
         return redirect(landing())
-    form = LoginForm(next=request.args.get("next"))
+    form = LoginForm(next=request.args.get("next"), login=request.args.get("login"))
     options = login_options()
     status = 200
     if request.method == "POST":

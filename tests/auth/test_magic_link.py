@@ -122,7 +122,7 @@ def test_link_signs_in_once_and_get_never_uses_it(smtp_app, smtp, bea):
         page = smtp_app.test_client().get(path)
         assert page.status_code == 200 and "Iniciar sesión" in page.text
     response = client.post(path, data={"csrf_token": csrf_from(client.get(path).text)})
-    assert response.status_code == 302 and response.headers["Location"] == "/t/intertec/account"
+    assert response.status_code == 302 and response.headers["Location"] == "/t/intertec/invoices"
     assert "Bea Ruiz" in client.get("/t/intertec/account").text
     # Used: GET and POST now say so, with a way to ask for a new link.
     other = smtp_app.test_client()

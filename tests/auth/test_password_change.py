@@ -37,7 +37,7 @@ def change(client, lang="en", **fields):
 
 def test_forced_change_blocks_everything_else(client, carlos):
     response = sign_in(client, "intertec", "carlos", PASSWORD)
-    assert response.headers["Location"] == "/t/intertec/account"
+    assert response.headers["Location"] == "/t/intertec/invoices"
     for path in ("/t/intertec/account", "/t/intertec/"):
         blocked = client.get(path)
         assert blocked.status_code == 302
@@ -76,7 +76,7 @@ def test_forced_change_updates_and_ends_other_sessions(app, client, carlos):
     elsewhere = app.test_client()
     sign_in(elsewhere, "intertec", "carlos", PASSWORD)
     response = change(client, new_password=NEW, confirm_password=NEW)
-    assert response.headers["Location"] == "/t/intertec/account"
+    assert response.headers["Location"] == "/t/intertec/invoices"
     assert client.get("/t/intertec/account").status_code == 200  # this session goes on
     assert elsewhere.get("/t/intertec/account").status_code == 302  # the other one ended
     with app.app_context():

@@ -39,9 +39,9 @@ def test_magic_link_journey(make_app, smtp, tenants, page):
         link = link_in(message.get_body(("plain",)).get_content())
         page.goto(link)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/t/intertec/account")
-        assert page.get_by_role("heading", name="Your account").is_visible()
-        assert "Bea Ruiz" in page.locator("main").inner_text()
+        page.wait_for_url("**/t/intertec/invoices")
+        assert page.get_by_role("heading", name="Your invoices").is_visible()
+        assert "Bea Ruiz" in page.locator("header.brand-bar").inner_text()
 
         page.get_by_role("button", name="Sign out").click()
         page.wait_for_url("**/t/intertec/login")

@@ -1,0 +1,207 @@
+"""Portal list speed: keyset pagination against OFFSET, on SQLite and PostgreSQL.
+
+One tenant with ROWS invoices (default 1,000,000) over 20 customers, one of which has
+HEAVY (default 50,000). For that customer it times the filtered first page and page
+500, through the portal's own `list_page` (keyset) and the same query with OFFSET,
+and prints median and p99 in milliseconds.
+
+    .venv/bin/python bench/portal_list.py                  # SQLite, in a temp folder
+    .venv/bin/python bench/portal_list.py --postgres postgresql+psycopg://postgres@127.0.0.1/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, text
+
+PAGE = 25
+
+
+def build_app(url: str, folder: Path):
+    from flask_migrate import upgrade
+
+    from saas import create_app
+
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "STORAGE_URL": f"file://{folder}/storage",
+            "MAIL_URL": "outbox://",
+            "SECRET_KEY": "bench",
+            "INSTANCE_PATH": str(folder / "instance"),
+            "REDIS_URL": None,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def fill(app, rows: int, heavy: int):
+    from saas.auth.models import User, membership
+    from saas.extensions import db
+    from saas.portal.models import Company, Invoice
+    from saas.tenancy.models import Tenant
+
+    with app.app_context():
+        tenant = Tenant(
+            slug="bench",
+            name="Bench",
+            country="CO",
+            currency="COP",
+            timezone="America/Bogota",
+            locales=["es"],
+            login_methods=["password"],
+            password_reset="email",
+            onboarding="two_emails",
+            plan="basic",
+            primary_color="#224488",
+            support_phones=[],
+        )
+        db.session.add(tenant)
+        db.session.flush()
+        issuer = Company(tenant_id=tenant.id, tax_id="900123456-8", name="Issuer", kind="issuer")
+        customers = [
+            Company(tenant_id=tenant.id, tax_id=f"8000000{n:02d}-1", name=f"C{n}", kind="customer")
+            for n in range(20)
+        ]
+        db.session.add_all([issuer, *customers])
+        db.session.flush()
+        user = User(
+            tenant_id=tenant.id, email="r@bench.example", username="r", name="R", kind="recipient"
+        )
+        db.session.add(user)
+        db.session.flush()
+        db.session.execute(insert(membership).values(user_id=user.id, company_id=customers[0].id))
+        db.session.commit()
+        rng = random.Random(7)
+        start = date(2020, 1, 1)
+        batch = []
+        t0 = time.perf_counter()
+        for n in range(rows):
+            customer = customers[0] if n < heavy else customers[1 + n % 19]
+            batch.append(
+                {
+                    "tenant_id": tenant.id,
+                    "issuer_company_id": issuer.id,
+                    "customer_company_id": customer.id,
+                    "number": f"FE-{n}",
+                    "kind": "invoice",
+                    "issue_date": start + timedelta(days=rng.randrange(6 * 365)),
+                    "currency": "COP",
+                    "total": Decimal("119000.00"),
+                    "tax_total": Decimal("19000.00"),
+                    "national_id": uuid.UUID(int=n).hex,
+                    "format": "ubl21-co",
+                    "xml_key": f"tenants/{tenant.id}/x/{n}.xml",
+                    "xml_sha256": "0" * 64,
+                    "pdf_key": None,
+                    "created_at": start,
+                }
+            )
+            if len(batch) == 20_000:
+                db.session.execute(insert(Invoice), batch)
+                db.session.commit()
+                batch.clear()
+        if batch:
+            db.session.execute(insert(Invoice), batch)
+            db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE invoice"))
+            db.session.commit()
+        else:
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+        print(f"  inserted {rows:,} invoices in {time.perf_counter() - t0:.1f} s")
+        return user.id
+
+
+def timed(fn, runs: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+def measure(app, user_id: int, runs: int):
+    from saas.auth.models import User
+    from saas.extensions import db
+    from saas.portal import services
+    from saas.portal.models import Invoice
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        start, end = date(2021, 1, 1), date(2024, 12, 31)
+        # The cursor that page 500 starts after, as the portal would have handed it out.
+        query = services.visible_invoices(user).where(*services.issue_date_range(start, end))
+        ordered = query.order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+        row = db.session.execute(
+            ordered.with_only_columns(Invoice.issue_date, Invoice.id).offset(499 * PAGE).limit(1)
+        ).one()
+        cursor = (row.issue_date, row.id)
+
+        def keyset(cursor=None):
+            services.list_page(user, start=start, end=end, cursor=cursor)
+            db.session.expunge_all()
+
+        def offset(page):
+            db.session.scalars(ordered.offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+            db.session.expunge_all()
+
+        results = {
+            "first page, keyset": timed(lambda: keyset(), runs),
+            "page 500, keyset": timed(lambda: keyset(cursor), runs),
+            "first page, OFFSET": timed(lambda: offset(1), runs),
+            "page 500, OFFSET": timed(lambda: offset(500), runs),
+        }
+        for name, (median, p99) in results.items():
+            print(f"  {name:<20} median {median:7.2f} ms   p99 {p99:7.2f} ms")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--heavy", type=int, default=50_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--postgres", help="a server URL; a new database is made and dropped")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if args.postgres:
+            name = f"bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
+            kind = "PostgreSQL"
+        else:
+            url, kind = f"sqlite:///{folder / 'bench.db'}", "SQLite"
+        try:
+            print(f"{kind}: {args.rows:,} invoices, {args.heavy:,} for the measured customer")
+            app = build_app(url, folder)
+            user_id = fill(app, args.rows, args.heavy)
+            measure(app, user_id, args.runs)
+            from saas.extensions import db
+
+            with app.app_context():
+                db.engine.dispose()
+        finally:
+            if args.postgres:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""E-invoice reader: turns an uploaded file into normalised InvoiceRecords.
+
+Formats (DESIGN §7): Colombia DIAN UBL 2.1 (Invoice, CreditNote, DebitNote, bare or in an
+AttachedDocument), Italy FatturaPA 1.2 (also signed as .p7m, DER or base64) and Mexico
+CFDI 4.0 (stamped). The format is detected from the content; the file name only helps the
+error message. Parsing never resolves entities, never fetches anything and is bounded in
+size and depth (see saas.einvoice.xml).
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from saas.einvoice import cfdi, fatturapa, p7m, ubl
+from saas.einvoice.records import EInvoiceError, InvoiceRecord
+from saas.einvoice.xml import MAX_BYTES, check_size, looks_like_xml, parse_xml
+
+__all__ = ["MAX_BYTES", "EInvoiceError", "InvoiceRecord", "read_invoices"]
+
+
+def read_invoices(data: bytes, filename: str = "") -> list[InvoiceRecord]:
+    """Detect the format and return one record per invoice in the file (FatturaPA may hold several).
+
+    Raises EInvoiceError, naming the format and the field when known, for anything that is
+    not a complete e-invoice of a supported format.
+    """
+    data = bytes(data)
+    check_size(data)
+    if not looks_like_xml(data):
+        if not p7m.is_signed_envelope(data):
+            if filename.lower().endswith(".p7m"):
+                raise EInvoiceError("the .p7m file is not a readable signed (CAdES) envelope")
+            raise EInvoiceError("the file is neither XML nor a signed .p7m envelope")
+        data = p7m.unwrap_signed(data)
+    root = parse_xml(data)
+
+    if root.tag in ubl.DOCUMENT_KINDS:
+        return [ubl.read_document(root)]
+    if root.tag == ubl.ATTACHED_DOCUMENT:
+        return [ubl.read_attached_document(root)]
+    if fatturapa.is_fatturapa(root):
+        return fatturapa.read_fatturapa(root)
+    if root.tag == cfdi.COMPROBANTE:
+        return [cfdi.read_cfdi(root)]
+    name = etree.QName(root)
+    # Names come from the upload: cut to a sensible length before echoing them back.
+    where = f" in namespace {name.namespace[:100]}" if name.namespace else ""
+    raise EInvoiceError(
+        f"the root element {name.localname[:100]}{where} is not a DIAN UBL 2.1, FatturaPA 1.2 "
+        "or CFDI 4.0 document"
+    )

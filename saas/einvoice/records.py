@@ -1,0 +1,105 @@
+"""The normalised invoice record, the reader's error, and the value parsers the readers share."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
+
+# Format codes as stored on invoices, and the names people know them by (used in messages).
+FORMAT_NAMES = {
+    "ubl21-co": "DIAN UBL 2.1",
+    "fatturapa-12": "FatturaPA 1.2",
+    "cfdi-40": "CFDI 4.0",
+}
+
+_AMOUNT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    """One invoice read from an uploaded file, in the same shape whatever its country."""
+
+    format: str  # "ubl21-co" | "fatturapa-12" | "cfdi-40"
+    country: str  # "CO" | "IT" | "MX"
+    kind: str  # "invoice" | "credit_note" | "debit_note"
+    number: str
+    issue_date: datetime.date
+    currency: str  # ISO 4217
+    total: Decimal  # amount payable
+    tax_total: Decimal
+    national_id: str  # CUFE/CUDE, TimbreFiscalDigital UUID, or the FatturaPA id built by the reader
+    issuer_tax_id: str
+    issuer_name: str
+    customer_tax_id: str
+    customer_name: str
+    customer_email: str | None
+
+
+class EInvoiceError(ValueError):
+    """The file is not an e-invoice this reader accepts.
+
+    ``format`` is the detected format code (None when unknown), ``field`` the offending
+    field's path (None when the problem is the file as a whole), and ``message`` the
+    English sentence shown to the user, which is also ``str(error)``, e.g.
+    "FatturaPA 1.2: missing field FatturaElettronicaBody/DatiGenerali/DatiGeneraliDocumento/Numero".
+    """
+
+    def __init__(self, detail: str, *, format: str | None = None, field: str | None = None):
+        self.format = format
+        self.field = field
+        self.message = f"{FORMAT_NAMES.get(format or '', 'Unrecognised e-invoice')}: {detail}"
+        super().__init__(self.message)
+
+
+def missing(format: str, field: str) -> EInvoiceError:
+    """The error for a required field that is absent or empty."""
+    return EInvoiceError(f"missing field {field}", format=format, field=field)
+
+
+def invalid(format: str, field: str, value: str, reason: str) -> EInvoiceError:
+    """The error for a field whose value cannot be used."""
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    return EInvoiceError(
+        f"field {field} has the invalid value {shown!r} ({reason})", format=format, field=field
+    )
+
+
+def parse_amount(format: str, field: str, text: str) -> Decimal:
+    """A money amount as Decimal; only plain decimal notation (no NaN, exponent or commas)."""
+    value = text.strip()
+    if not _AMOUNT.fullmatch(value):
+        raise invalid(format, field, value, "expected a decimal amount such as 1234.50")
+    return Decimal(value)
+
+
+def parse_date(format: str, field: str, text: str) -> datetime.date:
+    """A calendar date written YYYY-MM-DD."""
+    value = text.strip()
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise invalid(format, field, value, "expected a date written YYYY-MM-DD") from None
+
+
+def parse_currency(format: str, field: str, text: str) -> str:
+    """An ISO 4217 alphabetic currency code, upper-cased."""
+    value = text.strip().upper()
+    if not _CURRENCY.fullmatch(value):
+        raise invalid(format, field, value, "expected a three-letter ISO 4217 currency code")
+    return value
+
+
+def parse_tax_id(format: str, field: str, country: str, text: str) -> str:
+    """A tax id normalised by taxids.normalize_tax_id, reported as a field error if invalid."""
+    try:
+        return normalize_tax_id(country, text)
+    except InvalidTaxId as exc:
+        raise invalid(format, field, text.strip(), str(exc)) from None

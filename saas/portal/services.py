@@ -1,0 +1,507 @@
+"""Publishing invoices, onboarding their recipients, and what recipients can see.
+
+`publish()` is the one way an invoice enters the portal (command line, console and
+API alike): read the XML, find or create the customer company and its recipient,
+store the files under the tenant's keys, add the invoice, commit, and let the outbox
+send the mail. The same national id again returns the existing invoice unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+import shutil
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import g
+from sqlalchemy import literal, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from saas import audit, clock
+from saas.auth import tokens
+from saas.auth.models import User
+from saas.auth.services import EMAIL_RE, find_user_by_email, normalize_email, unique_username
+from saas.einvoice import EInvoiceError, InvoiceRecord, read_invoices
+from saas.extensions import db
+from saas.jobs import enqueue, job
+from saas.mail import absolute_url, send_email
+from saas.portal.models import Company, DownloadEvent, ExportJob, Invoice
+from saas.security import hash_password
+from saas.storage import get_storage, tenant_key
+
+ACCESS_LINK_TTL = timedelta(days=7)
+PDF_MAGIC = b"%PDF-"
+FORMAT_COUNTRY = {"ubl21-co": "CO", "fatturapa-12": "IT", "cfdi-40": "MX"}
+
+
+class PublishError(ValueError):
+    """The file cannot be published; the message says why (and names the field)."""
+
+
+@dataclass
+class Published:
+    invoices: list[Invoice] = field(default_factory=list)
+    created: list[bool] = field(default_factory=list)
+
+    @property
+    def any_created(self) -> bool:
+        return any(self.created)
+
+
+def publish(
+    tenant,
+    xml: bytes,
+    pdf: bytes | None = None,
+    email: str | None = None,
+    *,
+    source: str = "cli",
+    user_id: int | None = None,
+) -> Published:
+    """Publish every invoice in `xml` for `tenant`, then commit (mail goes after commit)."""
+    try:
+        records = read_invoices(xml)
+    except EInvoiceError as error:
+        raise PublishError(str(error)) from None
+    if email is not None:
+        email = normalize_email(email)
+        if not EMAIL_RE.match(email):
+            raise PublishError(f"{email!r} is not an email address")
+    if pdf is not None and not pdf.startswith(PDF_MAGIC):
+        raise PublishError("the PDF file is not a PDF document")
+    for record in records:
+        if record.country != tenant.country:
+            raise PublishError(
+                f"{record.format} invoices are not published by a {tenant.country} tenant"
+            )
+    result = Published()
+    for record in records:
+        invoice, created = _publish_one(tenant, record, xml, pdf, email, source, user_id)
+        result.invoices.append(invoice)
+        result.created.append(created)
+    return result
+
+
+def _publish_one(tenant, record: InvoiceRecord, xml, pdf, email, source, user_id):
+    """Add one invoice and commit; a uniqueness race with another writer is retried once."""
+    for attempt in (1, 2):
+        existing = db.session.scalars(
+            select(Invoice).where(
+                Invoice.tenant_id == tenant.id, Invoice.national_id == record.national_id
+            )
+        ).first()
+        if existing is not None:
+            return existing, False
+        stored: list[str] = []
+        try:
+            invoice = _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored)
+            db.session.commit()
+            return invoice, True
+        except IntegrityError:
+            # Someone else added this invoice, its company or its recipient just now:
+            # start again from what they committed.
+            db.session.rollback()
+            for key in stored:
+                get_storage().delete(key)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored) -> Invoice:
+    issuer = _company(tenant, record.issuer_tax_id, record.issuer_name, "issuer", None)
+    customer = _company(
+        tenant, record.customer_tax_id, record.customer_name, "customer", record.customer_email
+    )
+    # Files first, under keys we make; a failed commit removes them again.
+    folder = uuid.uuid4().hex
+    storage = get_storage()
+    xml_key = tenant_key(tenant.id, "invoices", folder, "invoice.xml")
+    storage.put(xml_key, xml, "application/xml")
+    stored.append(xml_key)
+    pdf_key = None
+    if pdf is not None:
+        pdf_key = tenant_key(tenant.id, "invoices", folder, "invoice.pdf")
+        storage.put(pdf_key, pdf, "application/pdf")
+        stored.append(pdf_key)
+    invoice = Invoice(
+        tenant_id=tenant.id,
+        issuer_company_id=issuer.id,
+        customer_company_id=customer.id,
+        number=record.number,
+        kind=record.kind,
+        issue_date=record.issue_date,
+        currency=record.currency,
+        total=record.total,
+        tax_total=record.tax_total,
+        national_id=record.national_id,
+        format=record.format,
+        xml_key=xml_key,
+        xml_sha256=hashlib.sha256(xml).hexdigest(),
+        pdf_key=pdf_key,
+    )
+    db.session.add(invoice)
+    recipient = _recipient(tenant, customer, email or record.customer_email)
+    db.session.flush()
+    audit.record("invoice.published", user_id=user_id, invoice_id=invoice.id, source=source)
+    if recipient is not None and not onboard(tenant, recipient, first_invoice=invoice):
+        notify(tenant, recipient, invoice)
+    return invoice
+
+
+def _company(tenant, tax_id: str, name: str, kind: str, email: str | None) -> Company:
+    company = db.session.scalars(
+        select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == tax_id)
+    ).first()
+    if company is None:
+        company = Company(tenant_id=tenant.id, tax_id=tax_id, name=name, kind=kind, email=email)
+        db.session.add(company)
+        db.session.flush()
+    elif email and not company.email:
+        company.email = email
+    return company
+
+
+def _recipient(tenant, company: Company, email: str | None) -> User | None:
+    """The customer's recipient for this address, created on the first invoice."""
+    if not email:
+        return None
+    email = normalize_email(email)
+    user = find_user_by_email(tenant.id, email)
+    if user is None:
+        user = User(
+            tenant_id=tenant.id,
+            email=email,
+            username=unique_username(tenant.id, email),
+            name=company.name,
+            kind="recipient",
+            must_change_password=True,
+            locale=tenant.default_locale,
+        )
+        db.session.add(user)
+        db.session.flush()
+    if company not in user.companies:
+        user.companies.append(company)
+    return user
+
+
+def onboard(tenant, user: User, first_invoice: Invoice | None = None) -> bool:
+    """Send the onboarding email(s) once per recipient, ever; False if already sent.
+
+    One conditional write claims the right to send, so two invoices published at the
+    same moment still send one activation.
+    """
+    claimed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.welcomed_at.is_(None))
+        .values(welcomed_at=clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return False
+    send_access(tenant, user, first=True, invoice=first_invoice)
+    return True
+
+
+def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> None:
+    """Access email(s) by the tenant's onboarding mode; a new link kills the old one.
+
+    two_emails: an activation email with the username and a one-time access link, and
+    a second email with a new generated password. set_password_link: one email whose
+    one-time link lets the recipient choose a password.
+    """
+    context = {"user": user, "invoice": invoice, "first": first}
+    if tenant.onboarding == "two_emails":
+        raw = tokens.issue(tenant.id, "access_link", ACCESS_LINK_TTL, user_id=user.id)
+        password = generate_password()
+        user.password_hash = hash_password(password)
+        user.password_changed_at = clock.now()
+        user.must_change_password = True
+        send_email(
+            user.email,
+            "access_activation",
+            tenant=tenant,
+            locale=user.locale,
+            link=absolute_url("portal.access", tenant=tenant.slug, token=raw),
+            days=7,
+            **context,
+        )
+        send_email(
+            user.email,
+            "access_password",
+            tenant=tenant,
+            locale=user.locale,
+            password=password,
+            login_url=absolute_url("auth.login", tenant=tenant.slug),
+            **context,
+        )
+    else:
+        raw = tokens.issue(tenant.id, "set_password", ACCESS_LINK_TTL, user_id=user.id)
+        send_email(
+            user.email,
+            "access_set_password",
+            tenant=tenant,
+            locale=user.locale,
+            link=absolute_url("portal.set_password", tenant=tenant.slug, token=raw),
+            days=7,
+            **context,
+        )
+    audit.record("access.sent", user_id=user.id, mode=tenant.onboarding)
+
+
+def notify(tenant, user: User, invoice: Invoice) -> None:
+    """The email for every later invoice: number, date, total and a link to it."""
+    send_email(
+        user.email,
+        "invoice_published",
+        tenant=tenant,
+        locale=user.locale,
+        user=user,
+        invoice=invoice,
+        link=absolute_url("portal.invoice", tenant=tenant.slug, invoice_id=invoice.id),
+    )
+
+
+def generate_password() -> str:
+    """A strong password that reads well in an email: four groups of five characters."""
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
+
+
+def recipient_companies(user: User) -> list[Company]:
+    return sorted(user.companies, key=lambda c: c.name.lower())
+
+
+def issue_date_range(start: date | None, end: date | None):
+    criteria = []
+    if start:
+        criteria.append(Invoice.issue_date >= start)
+    if end:
+        criteria.append(Invoice.issue_date <= end)
+    return criteria
+
+
+# --- what a recipient sees and downloads ----------------------------------------------
+
+PAGE_SIZE = 25
+
+
+def visible_invoices(user: User, company_id: int | None = None):
+    """A SELECT of the invoices of the user's companies (or of one of them)."""
+    ids = [c.id for c in user.companies]
+    if company_id is not None:
+        ids = [company_id] if company_id in ids else []
+    return select(Invoice).where(
+        Invoice.tenant_id == user.tenant_id, Invoice.customer_company_id.in_(ids)
+    )
+
+
+def invoice_for(user: User, invoice_id) -> Invoice | None:
+    """The invoice if it belongs to one of the user's companies; None otherwise."""
+    try:
+        invoice_id = int(invoice_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalars(visible_invoices(user).where(Invoice.id == invoice_id)).first()
+
+
+def list_page(user: User, *, company_id=None, start=None, end=None, cursor=None):
+    """One page, newest first, by keyset: (issue_date, id) below the cursor.
+
+    Returns (invoices, next_cursor); the cost does not grow with the page's depth.
+    """
+    query = visible_invoices(user, company_id).where(*issue_date_range(start, end))
+    if cursor is not None:
+        after_date, after_id = cursor
+        query = query.where(
+            tuple_(Invoice.issue_date, Invoice.id) < tuple_(literal(after_date), literal(after_id))
+        )
+    rows = db.session.scalars(
+        query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(PAGE_SIZE + 1)
+    ).all()
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        next_cursor = encode_cursor(rows[-1])
+    return rows, next_cursor
+
+
+def encode_cursor(invoice: Invoice) -> str:
+    return f"{invoice.issue_date.isoformat()}_{invoice.id}"
+
+
+def decode_cursor(text: str | None):
+    """(date, id) from a cursor, or None for a missing or malformed one."""
+    if not text:
+        return None
+    day, _, ident = text.partition("_")
+    try:
+        return date.fromisoformat(day), int(ident)
+    except ValueError:
+        return None
+
+
+def record_download(user: User, invoice: Invoice, what: str) -> None:
+    """A download event; the first download by its company ends "pending". Caller commits."""
+    db.session.add(
+        DownloadEvent(
+            tenant_id=invoice.tenant_id, invoice_id=invoice.id, user_id=user.id, what=what
+        )
+    )
+    mark_downloaded([invoice.id], invoice.tenant_id)
+
+
+def mark_downloaded(invoice_ids, tenant_id: int) -> None:
+    if not invoice_ids:
+        return
+    db.session.execute(
+        update(Invoice)
+        .where(
+            Invoice.tenant_id == tenant_id,
+            Invoice.id.in_(invoice_ids),
+            Invoice.first_downloaded_at.is_(None),
+        )
+        .values(first_downloaded_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def pending_ids(user: User, company_id=None) -> list[int]:
+    query = visible_invoices(user, company_id).where(Invoice.first_downloaded_at.is_(None))
+    return list(db.session.scalars(query.with_only_columns(Invoice.id).order_by(Invoice.id)))
+
+
+def start_export(user: User, company_id=None) -> ExportJob | None:
+    """The user's export being built, or a new one of everything pending; None if nothing."""
+    active = db.session.scalars(
+        select(ExportJob).where(
+            ExportJob.tenant_id == user.tenant_id, ExportJob.active_for_user == user.id
+        )
+    ).first()
+    if active is not None:
+        return active
+    ids = pending_ids(user, company_id)
+    if not ids:
+        return None
+    export = ExportJob(
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        company_id=company_id,
+        active_for_user=user.id,
+        invoice_ids=ids,
+        total=len(ids),
+    )
+    db.session.add(export)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the other click won: show its export
+        db.session.rollback()
+        return db.session.scalars(
+            select(ExportJob).where(
+                ExportJob.tenant_id == user.tenant_id, ExportJob.active_for_user == user.id
+            )
+        ).first()
+    audit.record("export.started", user_id=user.id, export_id=export.id, count=len(ids))
+    enqueue(build_export, user.tenant_id, export.id)
+    db.session.commit()
+    return export
+
+
+PROGRESS_EVERY = 0.5  # seconds between progress commits
+
+
+@job(queue="exports")
+def build_export(export_id: int) -> None:
+    """Zip the export's invoices (PDF and XML) into storage, reporting progress.
+
+    Files are copied in chunks from storage into a zip that streams into storage, so
+    memory does not grow with the number or size of the files. The job checks again
+    that the user may still see each invoice.
+    """
+    tenant = g.tenant
+    claimed = db.session.execute(
+        update(ExportJob)
+        .where(
+            ExportJob.id == export_id,
+            ExportJob.tenant_id == tenant.id,
+            ExportJob.status == "queued",
+        )
+        .values(status="running")
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return
+    export = db.session.get(ExportJob, export_id)
+    user = db.session.get(User, export.user_id)
+    try:
+        if user is None or not user.active:
+            raise PermissionError("the user can no longer download these invoices")
+        key = tenant_key(tenant.id, "exports", f"{export.id}-{uuid.uuid4().hex[:8]}.zip")
+        invoices = db.session.scalars(
+            visible_invoices(user).where(Invoice.id.in_(export.invoice_ids)).order_by(Invoice.id)
+        ).all()
+        export.total = len(invoices)
+        size = write_zip(key, invoices, lambda done: _progress(export, done))
+        export.status, export.zip_key, export.zip_size = "done", key, size
+        export.done = len(invoices)
+        export.invoice_ids = [i.id for i in invoices]
+    except Exception as error:
+        db.session.rollback()
+        export = db.session.get(ExportJob, export_id)
+        export.status, export.error = "failed", f"{type(error).__name__}: {error}"[:2000]
+    export.active_for_user = None
+    export.finished_at = clock.now()
+    db.session.commit()
+
+
+def _progress(export: ExportJob, done: int) -> None:
+    export.done = done
+    db.session.commit()
+
+
+def write_zip(key: str, invoices, on_progress=None) -> int:
+    """Stream a zip of the invoices' files into storage at `key`; returns its size."""
+    storage = get_storage()
+    last = time.monotonic()
+    with storage.writer(key, "application/zip") as sink:
+        counting = _CountingWriter(sink)
+        with zipfile.ZipFile(counting, "w", allowZip64=True) as archive:
+            for done, invoice in enumerate(invoices, 1):
+                files = [(invoice.xml_key, invoice.file_name("xml"), zipfile.ZIP_DEFLATED)]
+                if invoice.pdf_key:
+                    # PDFs are compressed already: store them as they are.
+                    files.append((invoice.pdf_key, invoice.file_name("pdf"), zipfile.ZIP_STORED))
+                for source_key, name, method in files:
+                    info = zipfile.ZipInfo(name, date_time=invoice.issue_date.timetuple()[:6])
+                    info.compress_type = method
+                    with (
+                        storage.open(source_key) as source,
+                        archive.open(info, "w", force_zip64=True) as target,
+                    ):
+                        shutil.copyfileobj(source, target, 1 << 20)
+                if on_progress and time.monotonic() - last > PROGRESS_EVERY:
+                    on_progress(done)
+                    last = time.monotonic()
+        return counting.size
+
+
+class _CountingWriter(io.RawIOBase):
+    """A write-only stream that counts bytes (zipfile needs no seeking from it)."""
+
+    def __init__(self, sink):
+        self.sink, self.size = sink, 0
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.sink.write(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self):
+        self.sink.flush()

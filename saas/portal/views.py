@@ -1,0 +1,252 @@
+"""The recipients' portal: invoices, downloads, pending-downloads zip, first access."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from saas import audit, clock
+from saas.auth import services as auth_services
+from saas.auth import tokens
+from saas.auth.forms import ConfirmForm, NewPasswordForm
+from saas.auth.models import User
+from saas.auth.views import start_session
+from saas.extensions import db
+from saas.htmx import htmx_target, render
+from saas.portal import services
+from saas.portal.models import DownloadEvent, ExportJob, Invoice
+from saas.storage import get_storage
+from saas.tenancy import current_tenant
+
+bp = Blueprint("portal", __name__, template_folder="templates")
+DOWNLOAD_LINK_SECONDS = 300
+MIME = {"pdf": "application/pdf", "xml": "application/xml", "zip": "application/zip"}
+
+
+def signed_in_user() -> User:
+    return current_user._get_current_object()
+
+
+def parse_day(name: str, errors: dict) -> date | None:
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = _("Use a date such as %(example)s.", example="2026-01-31")
+        return None
+
+
+@bp.get("/t/<tenant>/invoices")
+@login_required
+def invoices():
+    user = signed_in_user()
+    companies = services.recipient_companies(user)
+    errors: dict[str, str] = {}
+    company_id = request.args.get("company", type=int)
+    if company_id not in {c.id for c in companies}:
+        company_id = None
+    start, end = parse_day("from", errors), parse_day("to", errors)
+    if start and end and start > end:
+        errors["to"] = _("The end date is before the start date.")
+    rows, next_cursor = ([], None)
+    if not errors:
+        rows, next_cursor = services.list_page(
+            user,
+            company_id=company_id,
+            start=start,
+            end=end,
+            cursor=services.decode_cursor(request.args.get("cursor")),
+        )
+    filters = {"company": company_id, "from": start, "to": end}
+    pending = db.session.scalar(
+        services.visible_invoices(user, company_id)
+        .where(Invoice.first_downloaded_at.is_(None))
+        .with_only_columns(func.count(Invoice.id))
+    )
+    context = {
+        "companies": companies,
+        "company_id": company_id,
+        "start": start,
+        "end": end,
+        "errors": errors,
+        "rows": rows,
+        "next_url": url_for("portal.invoices", cursor=next_cursor, **_query(filters))
+        if next_cursor
+        else None,
+        "pending": pending,
+        "filtered": bool(start or end),
+        "continuing": bool(request.args.get("cursor")),
+    }
+    partial = "portal/_rows.html" if htmx_target() == "load-more" else "portal/_list.html"
+    return render("portal/invoices.html", partial, status=422 if errors else 200, **context)
+
+
+def _query(filters: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v}
+
+
+@bp.get("/t/<tenant>/invoices/<int:invoice_id>")
+@login_required
+def invoice(invoice_id: int):
+    found = services.invoice_for(signed_in_user(), invoice_id)
+    if found is None:
+        abort(404)
+    return render("portal/invoice.html", invoice=found)
+
+
+@bp.get("/t/<tenant>/invoices/<int:invoice_id>/<any(pdf, xml):what>")
+@login_required
+def download(invoice_id: int, what: str):
+    user = signed_in_user()
+    found = services.invoice_for(user, invoice_id)
+    key = None if found is None else found.pdf_key if what == "pdf" else found.xml_key
+    if key is None:
+        abort(404)
+    services.record_download(user, found, what)
+    db.session.commit()
+    return serve(key, found.file_name(what), MIME[what])
+
+
+def serve(key: str, filename: str, mimetype: str):
+    """A file from storage as an attachment: a short-lived direct link, or streamed."""
+    storage = get_storage()
+    direct = storage.download_url(key, filename, expires=DOWNLOAD_LINK_SECONDS)
+    if direct:
+        return redirect(direct)
+    response = send_file(
+        storage.open(key), mimetype=mimetype, as_attachment=True, download_name=filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/t/<tenant>/invoices/pending")
+@login_required
+def pending_downloads():
+    user = signed_in_user()
+    company_id = request.form.get("company", type=int)
+    if company_id not in {c.id for c in user.companies}:
+        company_id = None
+    export = services.start_export(user, company_id)
+    if export is None:
+        flash(_("You have downloaded every invoice: nothing is pending."), "info")
+        return redirect(
+            url_for("portal.invoices", **({"company": company_id} if company_id else {}))
+        )
+    return redirect(url_for("portal.export", export_id=export.id))
+
+
+def own_export(export_id: int) -> ExportJob:
+    export = db.session.scalars(
+        select(ExportJob).where(
+            ExportJob.tenant_id == current_tenant.id,
+            ExportJob.id == export_id,
+            ExportJob.user_id == current_user.id,
+        )
+    ).first()
+    if export is None:
+        abort(404)
+    return export
+
+
+@bp.get("/t/<tenant>/exports/<int:export_id>")
+@login_required
+def export(export_id: int):
+    found = own_export(export_id)
+    return render("portal/export.html", "portal/_export_progress.html", export=found)
+
+
+@bp.get("/t/<tenant>/exports/<int:export_id>/zip")
+@login_required
+def export_zip(export_id: int):
+    user = signed_in_user()
+    found = own_export(export_id)
+    if found.status != "done" or not found.zip_key:
+        abort(404)
+    # Only invoices the user may still see count as downloaded.
+    ids = [
+        i.id
+        for i in db.session.scalars(
+            services.visible_invoices(user).where(Invoice.id.in_(found.invoice_ids))
+        )
+    ]
+    for invoice_id in ids:
+        db.session.add(
+            DownloadEvent(
+                tenant_id=user.tenant_id, invoice_id=invoice_id, user_id=user.id, what="zip"
+            )
+        )
+    services.mark_downloaded(ids, user.tenant_id)
+    if found.downloaded_at is None:
+        found.downloaded_at = clock.now()
+    db.session.commit()
+    name = f"{current_tenant.slug}-{found.created_at.date().isoformat()}-{found.id}.zip"
+    return serve(found.zip_key, name, MIME["zip"])
+
+
+# --- first access ------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant>/access/<token>", methods=["GET", "POST"])
+def access(token: str):
+    """The activation email's one-time link: leads to sign-in with the username filled in."""
+    form = ConfirmForm()
+    if request.method in ("GET", "HEAD"):
+        found = tokens.peek(current_tenant.id, "access_link", token)
+        if found is None:
+            return render("portal/access_invalid.html", status=410)
+        user = db.session.get(User, found.user_id)
+        return render("portal/access.html", form=form, user=user)
+    if not form.validate():
+        abort(400)
+    used = tokens.consume(current_tenant.id, "access_link", token)
+    if used is None:
+        db.session.commit()
+        return render("portal/access_invalid.html", status=410)
+    user = db.session.get(User, used.user_id)
+    audit.record("access_link.used", user_id=user.id)
+    db.session.commit()
+    flash(_("Sign in with the password we sent you in a second email."), "info")
+    return redirect(url_for("auth.login", login=user.username))
+
+
+@bp.route("/t/<tenant>/welcome/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """The set-password link: the recipient chooses a password and is signed in."""
+    found = tokens.peek(current_tenant.id, "set_password", token)
+    if found is None:
+        return render("portal/access_invalid.html", status=410)
+    user = db.session.get(User, found.user_id)
+    form = NewPasswordForm()
+    if request.method == "POST":
+        if form.validate():
+            problem = auth_services.password_problem(
+                form.new_password.data, email=user.email, username=user.username
+            )
+            if problem:
+                form.new_password.errors.append(problem)
+            elif tokens.consume(current_tenant.id, "set_password", token) is None:
+                db.session.commit()
+                return render("portal/access_invalid.html", status=410)
+            else:
+                auth_services.change_password(user, form.new_password.data, reason="first access")
+                audit.record("access_link.used", user_id=user.id)
+                start_session(user, method="set_password_link")
+                return redirect(url_for("portal.invoices"))
+        return render("portal/set_password.html", status=422, form=form, user=user)
+    return render("portal/set_password.html", form=form, user=user)
+
+
+@bp.app_template_global()
+def kind_label(kind: str) -> str:
+    return {
+        "invoice": _("Invoice"),
+        "credit_note": _("Credit note"),
+        "debit_note": _("Debit note"),
+    }.get(kind, kind)

@@ -1,0 +1,329 @@
+"""The recipient's portal: list, filters, pages, downloads, pending zip, isolation."""
+
+import io
+import threading
+import zipfile
+from datetime import date, timedelta
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from saas.extensions import db
+from saas.portal.models import DownloadEvent, Invoice
+from tests.auth.conftest import csrf_from, sign_in
+from tests.conftest import LiveServer
+from tests.invoices import fake_pdf, ubl_invoice
+from tests.portal.conftest import activate, activation_link, mails, path_of, publish_for
+
+EMAIL = "compras@andina.example"
+
+
+@pytest.fixture
+def recipient(portal_app):
+    """Andina's recipient, activated, with three invoices (the middle one without PDF)."""
+    for n, day in ((1, 10), (2, 20), (3, 31)):
+        publish_for(
+            portal_app,
+            "intertec",
+            ubl_invoice(f"FE-{n}", issue_date=date(2026, 1, day)),
+            fake_pdf(f"FE-{n}") if n != 2 else None,
+        )
+    client = portal_app.test_client()
+    activate(client, portal_app, EMAIL)
+    return client
+
+
+def ids_by_number(app):
+    with app.app_context():
+        return {i.number: i.id for i in db.session.scalars(select(Invoice))}
+
+
+def test_list_newest_first_with_files_and_status(recipient):
+    page = recipient.get("/t/intertec/invoices?lang=en")
+    assert page.status_code == 200
+    text = page.text
+    assert text.index("FE-3") < text.index("FE-2") < text.index("FE-1")
+    assert "Pending downloads" in text and ">3</span>" in text
+    assert text.count(">PDF</a>") == 2 and text.count(">XML</a>") == 3
+    assert "Intertec S.A.S." in text
+    assert "$119.000,00" in recipient.get("/t/intertec/invoices?lang=es").text
+
+
+def test_date_filters_are_in_the_url_and_checked(recipient):
+    page = recipient.get("/t/intertec/invoices?from=2026-01-15&to=2026-01-25&lang=en").text
+    assert "FE-2" in page and "FE-1" not in page and "FE-3" not in page
+    assert 'value="2026-01-15"' in page
+    empty = recipient.get("/t/intertec/invoices?from=2027-01-01&lang=es").text
+    assert "No hay facturas entre estas fechas" in empty
+    bad = recipient.get("/t/intertec/invoices?from=31/01/2026&lang=en")
+    assert bad.status_code == 422 and "Use a date such as 2026-01-31." in bad.text
+    backwards = recipient.get("/t/intertec/invoices?from=2026-02-01&to=2026-01-01&lang=en")
+    assert (
+        backwards.status_code == 422 and "The end date is before the start date." in backwards.text
+    )
+
+
+def test_htmx_gets_only_the_list(recipient):
+    response = recipient.get(
+        "/t/intertec/invoices?from=2026-01-15",
+        headers={"HX-Request": "true", "HX-Target": "invoice-list"},
+    )
+    assert response.text.lstrip().startswith('<section id="invoice-list"')
+    assert "<html" not in response.text
+
+
+def test_keyset_pages_with_load_more(portal_app, recipient):
+    for n in range(4, 31):
+        publish_for(
+            portal_app,
+            "intertec",
+            ubl_invoice(f"FE-{n}", issue_date=date(2026, 2, 1) + timedelta(days=n)),
+        )
+    first = recipient.get("/t/intertec/invoices?lang=en").text
+    assert first.count("<tr>") == 1 + 25  # header row and one page
+    assert "Load more" in first
+    import re
+
+    more = re.search(r'hx-get="([^"]+cursor=[^"]+)"', first).group(1).replace("&amp;", "&")
+    rest = recipient.get(more, headers={"HX-Request": "true", "HX-Target": "load-more"}).text
+    assert "<html" not in rest and "Load more" not in rest
+    assert rest.count("<tr>") == 5  # the oldest five: FE-5 .. FE-1 in time order
+    assert "FE-1<" in rest.replace("</a>", "<")
+    assert recipient.get("/t/intertec/invoices?cursor=garbage").status_code == 200
+
+
+def test_empty_portal_says_what_to_expect(portal_app, tenants):
+    from tests.factories import make_user
+
+    with portal_app.app_context():
+        make_user(
+            tenants["intertec"].load(),
+            email="new@x.example",
+            username="new",
+            kind="recipient",
+            role=None,
+        )
+    client = portal_app.test_client()
+    sign_in(client, "intertec", "new", "correct horse battery staple")
+    assert "You have no invoices yet." in client.get("/t/intertec/invoices?lang=en").text
+
+
+def test_pdf_download_is_the_file_and_ends_pending(portal_app, recipient):
+    ids = ids_by_number(portal_app)
+    response = recipient.get(f"/t/intertec/invoices/{ids['FE-1']}/pdf")
+    assert response.status_code == 200 and response.data == fake_pdf("FE-1")
+    assert response.headers["Content-Disposition"] == "attachment; filename=2026-01-10_FE-1.pdf"
+    assert response.mimetype == "application/pdf"
+    xml = recipient.get(f"/t/intertec/invoices/{ids['FE-1']}/xml")
+    assert xml.data == ubl_invoice("FE-1", issue_date=date(2026, 1, 10))
+    assert recipient.get(f"/t/intertec/invoices/{ids['FE-2']}/pdf").status_code == 404
+    with portal_app.app_context():
+        assert db.session.get(Invoice, ids["FE-1"]).downloaded
+        assert not db.session.get(Invoice, ids["FE-3"]).downloaded
+        assert [e.what for e in db.session.scalars(select(DownloadEvent))] == ["pdf", "xml"]
+    assert ">2</span>" in recipient.get("/t/intertec/invoices").text
+
+
+def test_invoice_page_and_notification_link(portal_app, recipient):
+    ids = ids_by_number(portal_app)
+    page = recipient.get(f"/t/intertec/invoices/{ids['FE-3']}?lang=en")
+    assert page.status_code == 200 and "Download PDF" in page.text
+    # The notification's link, opened signed out, goes through sign-in and back.
+    fresh = portal_app.test_client()
+    response = fresh.get(f"/t/intertec/invoices/{ids['FE-3']}")
+    assert response.headers["Location"] == (
+        f"/t/intertec/login?next=/t/intertec/invoices/{ids['FE-3']}"
+    )
+
+
+def test_other_companies_and_tenants_get_404(portal_app, recipient):
+    publish_for(
+        portal_app,
+        "intertec",
+        ubl_invoice("OTHER-1", customer="cafetera", email="pagos@cafetera.example"),
+    )
+    other = ids_by_number(portal_app)["OTHER-1"]
+    for path in (
+        f"/t/intertec/invoices/{other}",
+        f"/t/intertec/invoices/{other}/pdf",
+        f"/t/intertec/invoices/{other}/xml",
+    ):
+        assert recipient.get(path).status_code == 404
+    assert "OTHER-1" not in recipient.get("/t/intertec/invoices").text
+    mine = ids_by_number(portal_app)["FE-1"]
+    # The same id under another tenant's URL: the session is not valid there at all.
+    assert recipient.get(f"/t/azteca/invoices/{mine}").status_code == 302
+
+
+def test_pending_downloads_zip_holds_exactly_the_pending_files(portal_app, recipient):
+    ids = ids_by_number(portal_app)
+    recipient.get(f"/t/intertec/invoices/{ids['FE-1']}/pdf")  # FE-1 is no longer pending
+    token = csrf_from(recipient.get("/t/intertec/invoices").text)
+    started = recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
+    export_url = started.headers["Location"]
+    page = recipient.get(export_url + "?lang=en").text
+    assert "Download zip" in page  # in-process jobs finish before the redirect is followed
+    progress = recipient.get(export_url, headers={"HX-Request": "true"}).text
+    assert progress.lstrip().startswith('<div id="export-progress"')
+    response = recipient.get(export_url + "/zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert sorted(archive.namelist()) == [
+        "2026-01-20_FE-2.xml",
+        "2026-01-31_FE-3.pdf",
+        "2026-01-31_FE-3.xml",
+    ]
+    assert archive.read("2026-01-31_FE-3.pdf") == fake_pdf("FE-3")
+    with portal_app.app_context():
+        assert all(i.downloaded for i in db.session.scalars(select(Invoice)))
+    nothing = recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
+    assert "/t/intertec/invoices" in nothing.headers["Location"]
+    assert "nothing is pending" in recipient.get(nothing.headers["Location"]).text
+
+
+@pytest.mark.redis
+def test_two_clicks_build_one_zip(make_app, clean_redis, portal_app, recipient):
+    # With Redis and no worker, the first export stays queued while the second click comes.
+    app = make_app(REDIS_URL=clean_redis)
+    token = csrf_from(recipient.get("/t/intertec/invoices").text)
+    client = app.test_client()
+    for cookie in ("session",):
+        client.set_cookie(cookie, recipient.get_cookie(cookie).value)
+    first = client.post("/t/intertec/invoices/pending", data={"csrf_token": token})
+    second = client.post("/t/intertec/invoices/pending", data={"csrf_token": token})
+    assert first.headers["Location"] == second.headers["Location"]
+    assert (
+        "Preparing your zip: 0 of 3 invoices."
+        in client.get(first.headers["Location"] + "?lang=en").text
+    )
+    from saas.jobs import rq_queue
+
+    with app.app_context():
+        assert len(rq_queue(app, "exports").get_jobs()) == 1
+
+
+def test_only_one_active_export_per_user_in_the_database(portal_app, recipient):
+    from sqlalchemy.exc import IntegrityError
+
+    from saas.auth.models import User
+    from saas.portal.models import ExportJob
+
+    with portal_app.app_context():
+        user = db.session.scalars(select(User).where(User.email == EMAIL)).one()
+        for _ in range(2):
+            db.session.add(
+                ExportJob(
+                    tenant_id=user.tenant_id,
+                    user_id=user.id,
+                    active_for_user=user.id,
+                    invoice_ids=[],
+                    total=0,
+                )
+            )
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+
+
+def test_access_link_works_once_even_concurrently(portal_app):
+    publish_for(portal_app, "intertec", ubl_invoice("FE-1"))
+    sent = {m["template"]: m["text"] for m in mails(portal_app, EMAIL)}
+    path = path_of(activation_link(sent["access_activation"]))
+    assert portal_app.test_client().get(path).status_code == 200
+    assert portal_app.test_client().head(path).status_code == 200
+    with LiveServer(portal_app) as server:
+        sessions = []
+        for _ in range(20):
+            s = requests.Session()
+            sessions.append((s, csrf_from(s.get(server.url + path, timeout=10).text)))
+        barrier, results = threading.Barrier(20), []
+
+        def post(s, token):
+            barrier.wait()
+            results.append(
+                s.post(
+                    server.url + path, data={"csrf_token": token}, allow_redirects=False, timeout=30
+                ).status_code
+            )
+
+        threads = [threading.Thread(target=post, args=pair) for pair in sessions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(results) == [302] + [410] * 19
+    assert portal_app.test_client().get(path).status_code == 410
+
+
+def test_resend_access_kills_the_old_link(portal_app, tenants):
+    from tests.factories import make_user
+
+    publish_for(portal_app, "intertec", ubl_invoice("FE-1"))
+    old = path_of(
+        activation_link({m["template"]: m["text"] for m in mails(portal_app)}["access_activation"])
+    )
+    with portal_app.app_context():
+        make_user(
+            tenants["intertec"].load(),
+            email="soporte@intertec.example",
+            username="soporte",
+            role="support",
+        )
+    staff = portal_app.test_client()
+    sign_in(staff, "intertec", "soporte", "correct horse battery staple")
+    page = staff.get("/t/intertec/console/customers?lang=en")
+    assert page.status_code == 200
+    assert "800765432-3" in page.text and "Not activated" in page.text
+    with portal_app.app_context():
+        from saas.portal.models import Company
+
+        andina = db.session.scalars(select(Company).where(Company.tax_id == "800765432-3")).one()
+    response = staff.post(
+        f"/t/intertec/console/customers/{andina.id}/resend",
+        data={"csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 302
+    assert portal_app.test_client().get(old).status_code == 410
+    new = path_of(
+        activation_link(
+            [m for m in mails(portal_app) if m["template"] == "access_activation"][-1]["text"]
+        )
+    )
+    assert portal_app.test_client().get(new).status_code == 200
+    # Support may resend but not upload; recipients have no console at all.
+    assert staff.get("/t/intertec/console/upload").status_code == 403
+
+
+def test_console_upload_publishes(portal_app, tenants):
+    from tests.factories import make_user
+
+    with portal_app.app_context():
+        make_user(
+            tenants["intertec"].load(),
+            email="fact@intertec.example",
+            username="fact",
+            role="biller",
+        )
+    staff = portal_app.test_client()
+    sign_in(staff, "intertec", "fact", "correct horse battery staple")
+    page = staff.get("/t/intertec/console/upload?lang=en")
+    data = {
+        "csrf_token": csrf_from(page.text),
+        "xml": (io.BytesIO(ubl_invoice("UP-1")), "UP-1.xml"),
+        "pdf": (io.BytesIO(fake_pdf("UP-1")), "UP-1.pdf"),
+    }
+    response = staff.post(
+        "/t/intertec/console/upload?lang=en", data=data, content_type="multipart/form-data"
+    )
+    assert response.status_code == 302
+    assert "Published: UP-1." in staff.get("/t/intertec/console/upload?lang=en").text
+    bad = staff.post(
+        "/t/intertec/console/upload?lang=en",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_from(page.text), "xml": (io.BytesIO(b"<Invoice/>"), "x.xml")},
+    )
+    assert bad.status_code == 422
+
+
+def test_recipients_have_no_console(portal_app, recipient):
+    assert recipient.get("/t/intertec/console/customers").status_code == 403
