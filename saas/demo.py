@@ -1,12 +1,17 @@
-"""Demo data for every tenant: its issuer company, two customers, an admin. Idempotent."""
+"""Demo data for every tenant: companies, an admin, a recipient and invoices. Idempotent."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
 
 from flask import g
 from sqlalchemy import select
 
+from saas import clock
 from saas.auth.models import User
 from saas.auth.services import create_staff_user
+from saas.demo_invoices import cfdi_invoice, fatturapa_invoice, simple_pdf, ubl_invoice
 from saas.extensions import db
 from saas.portal.models import Company
 from saas.security import hash_password
@@ -15,9 +20,9 @@ from saas.tenancy.models import Tenant
 # Valid tax ids per country (NIT with check digit, Partita IVA with check digit, RFC).
 DEMO_COMPANIES = {
     "CO": [
-        ("9001234568", "issuer", "facturacion@intertec.example"),
-        ("8007654323", "customer", "cuentas@andina.example"),
-        ("9012345677", "customer", "pagos@cafetera.example"),
+        ("900123456-8", "issuer", "facturacion@intertec.example"),
+        ("800765432-3", "customer", "cuentas@andina.example"),
+        ("901234567-7", "customer", "pagos@cafetera.example"),
     ],
     "IT": [
         ("01234567897", "issuer", "fatture@adriatica.example"),
@@ -96,7 +101,65 @@ def _recipient(tenant: Tenant, company: Company) -> tuple[User, str]:
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.active = True
+    user.welcomed_at = user.welcomed_at or clock.now()  # the demo prints the password instead
     return user, password
+
+
+def _invoices(tenant: Tenant, issuer: Company, customer: Company, recipient: User) -> None:
+    """Eight invoices over the last months for the demo recipient (published once)."""
+    from saas.portal.services import publish
+
+    today = clock.now().date()
+    for n in range(1, 9):
+        day = today - timedelta(days=14 * n)
+        number, xml = _document(tenant.country, n, day, issuer, customer)
+        pdf = simple_pdf(
+            f"{tenant.name}",
+            f"Invoice {number}",
+            f"Date: {day.isoformat()}",
+            f"Customer: {customer.name}",
+        )
+        publish(tenant, xml, pdf, email=recipient.email, source="demo")
+
+
+def _document(country: str, n: int, day, issuer: Company, customer: Company):
+    amount = Decimal(100_000 + 12_345 * n) if country == "CO" else Decimal(400 + 37 * n)
+    if country == "CO":
+        nit, dv = issuer.tax_id.split("-")
+        cnit, cdv = customer.tax_id.split("-")
+        number = f"FE-{1000 + n}"
+        xml = ubl_invoice(
+            number,
+            issuer=(nit, dv, issuer.name),
+            customer=(cnit, cdv, customer.name),
+            email=None,
+            issue_date=day,
+            total=f"{amount * Decimal('1.19'):.2f}",
+            tax=f"{amount * Decimal('0.19'):.2f}",
+        )
+    elif country == "IT":
+        number = f"FA-2026-{n:03d}"
+        xml = fatturapa_invoice(
+            number,
+            issuer=(issuer.tax_id, issuer.name),
+            customer=(customer.tax_id, customer.name),
+            pec=None,
+            issue_date=day,
+            taxable=f"{amount:.2f}",
+            vat=f"{amount * Decimal('0.22'):.2f}",
+        )
+    else:
+        number = f"A{500 + n}"
+        xml = cfdi_invoice(
+            "A",
+            str(500 + n),
+            issuer=(issuer.tax_id, issuer.name.upper()),
+            customer=(customer.tax_id, customer.name.upper()),
+            issue_date=day,
+            subtotal=f"{amount:.2f}",
+            iva=f"{amount * Decimal('0.16'):.2f}",
+        )
+    return number, xml
 
 
 def _companies(tenant: Tenant) -> list[Company]:

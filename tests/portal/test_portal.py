@@ -327,3 +327,47 @@ def test_console_upload_publishes(portal_app, tenants):
 
 def test_recipients_have_no_console(portal_app, recipient):
     assert recipient.get("/t/intertec/console/customers").status_code == 403
+
+
+def test_another_tenants_user_gets_404_for_these_ids(portal_app, recipient, tenants):
+    from tests.factories import make_company, make_user
+
+    ids = ids_by_number(portal_app)
+    token = csrf_from(recipient.get("/t/intertec/invoices").text)
+    export = recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
+    export_id = int(export.headers["Location"].rsplit("/", 1)[1])
+    with portal_app.app_context():
+        azteca = tenants["azteca"].load()
+        company = make_company(azteca, tax_id="MEX920315KL2")
+        make_user(
+            azteca,
+            email="otro@azteca.example",
+            username="otro",
+            kind="recipient",
+            role=None,
+            companies=[company],
+        )
+    other = portal_app.test_client()
+    assert sign_in(other, "azteca", "otro", "correct horse battery staple").status_code == 302
+    for path in (
+        f"/invoices/{ids['FE-1']}",
+        f"/invoices/{ids['FE-1']}/pdf",
+        f"/invoices/{ids['FE-1']}/xml",
+        f"/exports/{export_id}",
+        f"/exports/{export_id}/zip",
+    ):
+        assert other.get(f"/t/azteca{path}").status_code == 404, path
+    # And Intertec's own recipient of another company sees none of it either.
+    assert other.get("/t/azteca/invoices").status_code == 200
+
+
+def test_company_switch_for_a_recipient_of_two_companies(portal_app, recipient):
+    publish_for(portal_app, "intertec", ubl_invoice("CAF-1", customer="cafetera", email=EMAIL))
+    page = recipient.get("/t/intertec/invoices?lang=en").text
+    assert "All my companies" in page and "CAF-1" in page and "FE-1" in page
+    with portal_app.app_context():
+        from saas.portal.models import Company
+
+        cafetera = db.session.scalars(select(Company).where(Company.tax_id == "901234567-7")).one()
+    only = recipient.get(f"/t/intertec/invoices?company={cafetera.id}").text
+    assert "CAF-1" in only and "FE-1" not in only
