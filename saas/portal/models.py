@@ -78,7 +78,10 @@ class Invoice(TenantScoped, db.Model):
         return self.first_downloaded_at is not None
 
     def file_name(self, ext: str) -> str:
-        """`<issue-date>_<number>.<ext>`, safe for any file system and zip."""
+        """`<issue-date>_<number>.<ext>`, safe for any file system and zip.
+
+        Works on any row with number, issue_date and id (the zip job streams plain rows).
+        """
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", self.number).strip("-.") or str(self.id)
         return f"{self.issue_date.isoformat()}_{safe}.{ext}"
 
