@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 01:36:52.205833
+Create Date: 2026-11-22 01:54:05.775785
 
 """
 from alembic import op
@@ -58,7 +58,11 @@ def upgrade():
     sa.Column('format', sa.String(length=16), nullable=False),
     sa.Column('xml_key', sa.String(length=255), nullable=False),
     sa.Column('xml_sha256', sa.String(length=64), nullable=False),
+    sa.Column('xml_size', sa.BigInteger(), nullable=False),
+    sa.Column('xml_crc32', sa.BigInteger(), nullable=False),
     sa.Column('pdf_key', sa.String(length=255), nullable=True),
+    sa.Column('pdf_size', sa.BigInteger(), nullable=True),
+    sa.Column('pdf_crc32', sa.BigInteger(), nullable=True),
     sa.Column('first_downloaded_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),

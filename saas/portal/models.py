@@ -66,7 +66,12 @@ class Invoice(TenantScoped, db.Model):
     format: Mapped[str] = mapped_column(String(16))
     xml_key: Mapped[str] = mapped_column(String(255))
     xml_sha256: Mapped[str] = mapped_column(String(64))
+    # Size and CRC-32 of each file, so a zip of them needs no second pass over the bytes.
+    xml_size: Mapped[int] = mapped_column(BigInteger)
+    xml_crc32: Mapped[int] = mapped_column(BigInteger)
     pdf_key: Mapped[str | None] = mapped_column(String(255))
+    pdf_size: Mapped[int | None] = mapped_column(BigInteger)
+    pdf_crc32: Mapped[int | None] = mapped_column(BigInteger)
     first_downloaded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 

@@ -371,3 +371,28 @@ def test_company_switch_for_a_recipient_of_two_companies(portal_app, recipient):
         cafetera = db.session.scalars(select(Company).where(Company.tax_id == "901234567-7")).one()
     only = recipient.get(f"/t/intertec/invoices?company={cafetera.id}").text
     assert "CAF-1" in only and "FE-1" not in only
+
+
+def test_progress_is_visible_while_the_zip_is_built(portal_app, recipient, monkeypatch):
+    from sqlalchemy import create_engine
+
+    from saas.portal import services
+    from saas.portal.models import ExportJob
+
+    for n in range(4, 12):
+        publish_for(portal_app, "intertec", ubl_invoice(f"FE-{n}"), fake_pdf(f"FE-{n}"))
+    seen = []
+    outside = create_engine(portal_app.config["SQLALCHEMY_DATABASE_URI"])
+    real_progress = services._progress
+
+    def progress_and_look(export_id, done):
+        real_progress(export_id, done)
+        with outside.connect() as conn:  # another connection, as the progress page uses
+            seen.append(conn.execute(select(ExportJob.done)).scalar_one())
+
+    monkeypatch.setattr(services, "PROGRESS_EVERY", 0)
+    monkeypatch.setattr(services, "_progress", progress_and_look)
+    token = csrf_from(recipient.get("/t/intertec/invoices").text)
+    recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
+    outside.dispose()
+    assert seen == list(range(1, 12))  # one step per invoice, each committed as it went
