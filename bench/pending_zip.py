@@ -18,6 +18,7 @@ import resource
 import shutil
 import tempfile
 import time
+import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,15 +34,21 @@ def make_files(root: Path, count: int) -> list[dict]:
     for n in range(count):
         pdf_key = tenant_key(1, "invoices", f"{n:06d}", "invoice.pdf")
         xml_key = tenant_key(1, "invoices", f"{n:06d}", "invoice.xml")
-        storage.put(pdf_key, b"%PDF-1.7\n" + os.urandom(PDF_BYTES - 9), "application/pdf")
-        body = b"".join(xml_line % i + b"</cac:InvoiceLine>\n" for i in range(400))
-        storage.put(xml_key, body[:XML_BYTES], "application/xml")
+        pdf = b"%PDF-1.7\n" + os.urandom(PDF_BYTES - 9)
+        xml = b"".join(xml_line % i + b"</cac:InvoiceLine>\n" for i in range(400))[:XML_BYTES]
+        storage.put(pdf_key, pdf, "application/pdf")
+        storage.put(xml_key, xml, "application/xml")
         invoices.append(
             {
                 "id": n,
                 "number": f"FE-{n}",
                 "pdf_key": pdf_key,
                 "xml_key": xml_key,
+                # Recorded at publishing, as the Invoice row holds them.
+                "pdf_size": len(pdf),
+                "pdf_crc32": zlib.crc32(pdf),
+                "xml_size": len(xml),
+                "xml_crc32": zlib.crc32(xml),
                 "issue_date": date(2026, 1, 1) + timedelta(days=n % 300),
             }
         )
@@ -104,9 +111,10 @@ def measure(kind: str, root: Path, invoices: list[dict]) -> tuple[float, int, in
         target=child, args=(kind, str(root), invoices, str(root / "copy.bin"), queue)
     )
     process.start()
-    result = queue.get()
     process.join()
-    return result
+    if process.exitcode != 0:
+        raise SystemExit(f"{kind} run failed (exit code {process.exitcode})")
+    return queue.get()
 
 
 def main():
