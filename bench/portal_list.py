@@ -104,6 +104,8 @@ def fill(app, rows: int, heavy: int):
                     "format": "ubl21-co",
                     "xml_key": f"tenants/{tenant.id}/x/{n}.xml",
                     "xml_sha256": "0" * 64,
+                    "xml_size": 20_000,
+                    "xml_crc32": 0,
                     "pdf_key": None,
                     "created_at": start,
                 }

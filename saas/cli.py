@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from saas.extensions import db
@@ -105,6 +105,16 @@ def worker(burst):
         run_worker(current_app._get_current_object(), burst=burst)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
+
+
+@click.command("daily")
+@with_appcontext
+def daily():
+    """Queue the daily tasks (password expiry reminders) for every tenant; run it from cron."""
+    from saas.daily import run_daily
+
+    queued = run_daily()
+    click.echo(f"Queued {queued} daily job(s).")
 
 
 @outbox_cli.command("list")
@@ -218,3 +228,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo)
     app.cli.add_command(worker)
+    app.cli.add_command(daily)

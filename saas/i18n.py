@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError, numbers
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, ngettext
 from flask_login import current_user
 
 from saas.extensions import babel
@@ -87,6 +87,13 @@ def phone_label(phone: dict) -> str:
     return label
 
 
+def policy_period(days: int) -> str:
+    """How often a policy asks for something: "3 months" for 90 days, else in days."""
+    if days % 30 == 0:
+        return ngettext("%(num)s month", "%(num)s months", days // 30)
+    return ngettext("%(num)s day", "%(num)s days", days)
+
+
 def remember_language(response):
     lang = request.args.get("lang")
     if lang and lang in available_locales() and request.cookies.get(LANG_COOKIE) != lang:
@@ -113,6 +120,7 @@ def init_app(app: Flask) -> None:
         available_locales=available_locales,
         language_url=language_url,
         phone_label=phone_label,
+        policy_period=policy_period,
         language_names=LANGUAGE_NAMES,
         current_locale=lambda: str(get_locale()),
     )

@@ -1,13 +1,14 @@
 """Every model, imported in one place so Alembic and relationships see them all."""
 
 from saas.audit import AuditEvent
-from saas.auth.models import User, membership
+from saas.auth.models import ApiKey, User, membership
 from saas.auth.tokens import OneTimeToken
 from saas.mail import OutboxMessage
 from saas.portal.models import Company, DownloadEvent, ExportJob, Invoice
 from saas.tenancy.models import Tenant, TenantDomain
 
 __all__ = [
+    "ApiKey",
     "AuditEvent",
     "Company",
     "DownloadEvent",

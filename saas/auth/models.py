@@ -43,6 +43,8 @@ class User(TenantScoped, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     password_changed_at: Mapped[datetime | None]
+    # When the "your password expires soon" email went out for the current password.
+    password_reminded_at: Mapped[datetime | None]
     locale: Mapped[str | None] = mapped_column(String(8))
     last_sign_in_at: Mapped[datetime | None]
     # When the onboarding email(s) went out: set once, by one conditional write.
@@ -70,3 +72,25 @@ class User(TenantScoped, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class ApiKey(TenantScoped, db.Model):
+    """A staff user's key for the machine API: only its SHA-256 and a visible prefix are kept."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    # Why it stopped working: "password_changed" (the API tells the integration) or "revoked".
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+
+    user = relationship("User")
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 
 from saas import audit, clock
 from saas.auth import tokens
+from saas.auth.apikeys import revoke_user_keys
 from saas.auth.models import ROLES, User, new_session_token
+from saas.auth.password_age import expire_at_sign_in
 from saas.auth.passwords import password_problem
 from saas.extensions import db
 from saas.jobs import enqueue, job
@@ -169,6 +171,7 @@ def _warn_owner_when_locked(tenant, user: User, subject: str) -> None:
 def record_sign_in(user: User, method: str) -> None:
     user.last_sign_in_at = clock.now()
     audit.record("signin.succeeded", user_id=user.id, method=method)
+    expire_at_sign_in(user, g.tenant)
 
 
 def end_other_sessions(user: User) -> None:
@@ -177,11 +180,18 @@ def end_other_sessions(user: User) -> None:
 
 
 def change_password(user: User, new_password: str, *, reason: str = "changed") -> None:
-    """Set a new password; other sessions end; the owner is told by email. Caller commits."""
+    """Set a new password, by a change or a reset. Caller commits.
+
+    Every effect of a new password happens here, whatever the flow: other sessions
+    end, API keys are revoked (an integration must get a new key from the person who
+    now knows the password), a forced change is satisfied, the owner is emailed.
+    """
     user.password_hash = hash_password(new_password)
     user.password_changed_at = clock.now()
+    user.password_reminded_at = None  # the new password gets its own reminder
     user.must_change_password = False
     end_other_sessions(user)
+    revoke_user_keys(user, "password_changed")
     audit.record("password.changed", user_id=user.id, reason=reason)
     send_email(user.email, "password_changed", tenant=g.tenant, locale=user.locale, user=user)
 

@@ -17,16 +17,29 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from joserfc.errors import JoseError
 from requests import RequestException
 
 from saas import audit
-from saas.auth import services, tokens
-from saas.auth.forms import ConfirmForm, LoginForm, MagicLinkForm, NewPasswordForm, PreferencesForm
+from saas.auth import password_age, recovery, services, tokens
+from saas.auth.forms import (
+    TAX_ID_HINTS,
+    TAX_ID_PROBLEMS,
+    ConfirmForm,
+    LoginForm,
+    LostPasswordForm,
+    MagicLinkForm,
+    NewPasswordForm,
+    PreferencesForm,
+    ResetPasswordForm,
+    TaxIdForm,
+)
 from saas.auth.google import google_available, google_client
 from saas.auth.models import User
+from saas.einvoice.taxids import InvalidTaxId
 from saas.extensions import db, login_manager
 from saas.htmx import render
 from saas.i18n import LANGUAGE_NAMES, available_locales
@@ -38,6 +51,8 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 # Pages a user who must change their password can still reach.
 OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "site.theme", "site.logo", "static"}
+# A reset link's page in its URL must stay out of caches and other sites' referrers.
+NO_STORE = {"Cache-Control": "private, no-store"}
 
 
 def require_method(method: str) -> None:
@@ -80,9 +95,7 @@ def login_options() -> dict:
         "password_enabled": "password" in methods,
         "magic_enabled": "magic_link" in methods,
         "google_enabled": google_available(),
-        "forgot_url": url_for("auth.forgot_password")
-        if "auth.forgot_password" in current_app.view_functions
-        else None,
+        "forgot_url": url_for("auth.forgot_password"),
     }
 
 
@@ -226,6 +239,8 @@ def change_password():
                 problem = services.password_problem(
                     form.new_password.data, email=user.email, username=user.username
                 )
+                if not problem and verify_password(user.password_hash, form.new_password.data):
+                    problem = _("Choose a password different from your current one.")
                 if problem:
                     form.new_password.errors.append(problem)
             if not problem:
@@ -235,8 +250,99 @@ def change_password():
                 login_user(user, fresh=True)
                 flash(_("Your password has been updated."), "success")
                 return redirect(landing())
-        return render("auth/change_password.html", status=422, form=form, forced=forced)
-    return render("auth/change_password.html", form=form, forced=forced)
+        status = 422
+    else:
+        status = 200
+    expired = forced and password_age.password_expired(user, current_tenant)
+    return render(
+        "auth/change_password.html", status=status, form=form, forced=forced, expired=expired
+    )
+
+
+def throttled(wait: int, form=None):
+    response = render("auth/throttled.html", status=429, wait=wait, form=form)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+@bp.route("/t/<tenant>/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """The "forgot your user and/or password?" page: by tax id or by email, per tenant."""
+    if current_tenant.password_reset == "tax_id":  # noqa: S105 (a flow name, not a secret)
+        return forgot_by_tax_id()
+    return forgot_by_email()
+
+
+def forgot_by_tax_id():
+    form = TaxIdForm()
+    form.tax_id.label.text = f"{_('Tax ID')} ({current_tenant.tax_id_label})"
+    hint = TAX_ID_HINTS[current_tenant.country]
+    if request.method == "POST":
+        if not form.validate():
+            return render("auth/forgot_tax_id.html", status=422, form=form, hint=hint)
+        try:
+            tax_id = recovery.clean_tax_id(current_tenant, form.tax_id.data)
+        except InvalidTaxId:
+            form.tax_id.errors.append(str(TAX_ID_PROBLEMS[current_tenant.country]))
+            return render("auth/forgot_tax_id.html", status=422, form=form, hint=hint)
+        result = recovery.request_reset_by_tax_id(
+            current_tenant, tax_id, request.remote_addr, str(get_locale())
+        )
+        if result.wait:
+            return throttled(result.wait)
+        return render(
+            "auth/forgot_tax_id_sent.html",
+            masked_address=result.masked_address,
+            hours=int(recovery.RESET_TTL.total_seconds() // 3600),
+        )
+    return render("auth/forgot_tax_id.html", form=form, hint=hint)
+
+
+def forgot_by_email():
+    form = LostPasswordForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render("auth/forgot_email.html", status=422, form=form)
+        wait = recovery.request_reset_by_email(
+            current_tenant, form.email.data, request.remote_addr, str(get_locale())
+        )
+        if wait:
+            return throttled(wait)
+        provider, provider_url = services.mail_provider(form.email.data)
+        return render(
+            "auth/forgot_email_sent.html",
+            email=services.normalize_email(form.email.data),
+            provider=provider,
+            provider_url=provider_url,
+            hours=int(recovery.RESET_TTL.total_seconds() // 3600),
+        )
+    return render("auth/forgot_email.html", form=form)
+
+
+@bp.route("/t/<tenant>/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """A reset link: GET shows the form (never uses the link); the POST uses it once."""
+    link = recovery.open_reset_link(current_tenant, token)
+    if link is None:
+        return render("auth/link_invalid.html", status=410, again="reset"), NO_STORE
+    form = ResetPasswordForm()
+    form.user.choices = [(u.id, f"{u.name} ({u.username})") for u in link.users]
+    if len(link.users) == 1 and form.user.data is None:
+        form.user.data = link.users[0].id
+    if request.method == "POST" and form.validate():
+        user = next(u for u in link.users if u.id == form.user.data)
+        problem = services.password_problem(
+            form.new_password.data, email=user.email, username=user.username
+        )
+        if problem:
+            form.new_password.errors.append(problem)
+        else:
+            done = recovery.reset_password(current_tenant, token, user.id, form.new_password.data)
+            if done is None:
+                return render("auth/link_invalid.html", status=410, again="reset"), NO_STORE
+            return render("auth/reset_done.html", user=done), NO_STORE
+    status = 422 if request.method == "POST" else 200
+    return render("auth/reset.html", status=status, form=form, link=link), NO_STORE
 
 
 @bp.route("/t/<tenant>/account", methods=["GET", "POST"])
@@ -269,6 +375,20 @@ def logout():
     session.clear()
     flash(_("You have signed out."), "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.app_context_processor
+def password_age_banner():
+    """The days left before the signed-in user's password expires, while a banner is due."""
+
+    def password_days_left():
+        if g.get("tenant") is None or not current_user.is_authenticated:
+            return None
+        if request.endpoint == "auth.change_password":
+            return None
+        return password_age.days_left(current_user, g.tenant)
+
+    return {"password_days_left": password_days_left}
 
 
 @bp.before_app_request

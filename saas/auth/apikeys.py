@@ -1,0 +1,121 @@
+"""API keys: issued to staff, shown once, kept as a SHA-256 with a visible prefix.
+
+A key looks like `inv_<8 chars>_<43 chars>`; the first part (`inv_` and 8 characters)
+is the prefix shown in the console, so a person can tell keys apart without the
+secret. Keys carry 256 random bits, so a plain SHA-256 is enough to store them (no
+slow hash needed: nothing to brute-force). A password change or reset revokes every
+key of the user, and the API tells an integration so in plain words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from saas import audit, clock
+from saas.auth.models import ApiKey, User
+from saas.extensions import db
+
+KEY_PREFIX = "inv_"
+PREFIX_LENGTH = len(KEY_PREFIX) + 8
+# Roles that may hold a key (DESIGN §6: POST api-keys needs an Administrator or Biller).
+KEY_ROLES = ("admin", "biller")
+
+# What the API answers for a key that does not work, by reason.
+KEY_ERRORS = {
+    "key_invalid": "The API key is not valid for this portal.",
+    "key_revoked": (
+        "This API key was revoked after a password change; get a new key with "
+        "POST api-keys (or the console's API page) and update your integration."
+    ),
+    "key_revoked_manually": (
+        "This API key was revoked by an administrator; get a new key with POST api-keys "
+        "(or the console's API page) and update your integration."
+    ),
+    "user_inactive": "The user of this API key is deactivated.",
+}
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_api_key(user: User) -> tuple[ApiKey, str]:
+    """A new key for `user`; returns the row and the raw key (shown once). Caller commits."""
+    raw = f"{KEY_PREFIX}{secrets.token_urlsafe(6)}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        tenant_id=user.tenant_id, user_id=user.id, prefix=raw[:PREFIX_LENGTH], key_hash=_digest(raw)
+    )
+    db.session.add(key)
+    db.session.flush()
+    audit.record("api_key.created", tenant_id=user.tenant_id, user_id=user.id, key=key.prefix)
+    return key, raw
+
+
+@dataclass
+class KeyCheck:
+    """The outcome of checking a presented key: its row and user, or an error code."""
+
+    key: ApiKey | None = None
+    error: str | None = None
+
+    @property
+    def message(self) -> str | None:
+        return KEY_ERRORS.get(self.error) if self.error else None
+
+
+def check_api_key(tenant_id: int, raw: str | None) -> KeyCheck:
+    """Find the tenant's key matching `raw` and say whether it may be used now.
+
+    The lookup is by prefix and the stored hash is compared in constant time. A key of
+    another tenant is simply invalid here. Records the key's last use.
+    """
+    raw = (raw or "").strip()
+    if not raw.startswith(KEY_PREFIX) or len(raw) <= PREFIX_LENGTH:
+        return KeyCheck(error="key_invalid")
+    digest = _digest(raw)
+    candidates = db.session.scalars(
+        select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.prefix == raw[:PREFIX_LENGTH])
+    ).all()
+    key = next((k for k in candidates if hmac.compare_digest(k.key_hash, digest)), None)
+    if key is None:
+        return KeyCheck(error="key_invalid")
+    if key.revoked_at is not None:
+        reason = (
+            "key_revoked" if key.revoked_reason == "password_changed" else "key_revoked_manually"
+        )
+        return KeyCheck(key=key, error=reason)
+    if not key.user.active:
+        return KeyCheck(key=key, error="user_inactive")
+    key.last_used_at = clock.now()
+    return KeyCheck(key=key)
+
+
+def revoke_user_keys(user: User, reason: str) -> int:
+    """Revoke every working key of `user`; returns how many. Caller commits."""
+    revoked = db.session.execute(
+        update(ApiKey)
+        .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=clock.now(), revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if revoked:
+        audit.record(
+            "api_key.revoked",
+            tenant_id=user.tenant_id,
+            user_id=user.id,
+            count=revoked,
+            reason=reason,
+        )
+    return revoked
+
+
+def revoke_api_key(key: ApiKey, by: User) -> None:
+    """Revoke one key from the console. Caller commits."""
+    if key.revoked_at is None:
+        key.revoked_at, key.revoked_reason = clock.now(), "revoked"
+        audit.record("api_key.revoked", user_id=by.id, key=key.prefix, reason="revoked")

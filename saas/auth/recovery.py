@@ -1,0 +1,226 @@
+"""Account recovery, by the company's tax id or by email, chosen per tenant.
+
+By tax id (tenant setting `password_reset = "tax_id"`): a person types their company's
+tax id; a link goes to the company's registered address (the page names it, masked);
+the link's page lets them choose which of the company's active users to reset. By
+email (`"email"`): the link goes to the user's own address. Either link is valid 24
+hours and once, a newer one kills the older ones, and a reset has every effect of a
+password change (`services.change_password`).
+
+Requests are throttled per tax id or address (5 an hour) and per IP (20 an hour),
+counted from the audit trail like the sign-in limits. Unknown tax ids and addresses
+get the same status and page (the tax-id page names no address for them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import g
+from sqlalchemy import select
+
+from saas import audit
+from saas.auth import tokens
+from saas.auth.models import User, membership
+from saas.auth.services import change_password, find_user_by_email, normalize_email
+from saas.einvoice.taxids import normalize_tax_id
+from saas.extensions import db
+from saas.jobs import enqueue, job
+from saas.mail import absolute_url, send_email
+from saas.portal.models import Company
+from saas.throttle import Limit, retry_after
+
+RESET_TTL = timedelta(hours=24)
+RESET_PURPOSES = ("reset_tax_id", "reset_email")
+SUBJECT_LIMIT = Limit(("password_reset.requested",), 5, timedelta(hours=1))
+IP_LIMIT = Limit(("password_reset.requested",), 20, timedelta(hours=1))
+
+
+def mask_email(email: str) -> str:
+    """`juana@empresa.com.co` → `j***@e***.co`: enough to recognise, not to harvest."""
+    local, _, domain = email.partition("@")
+    name, _, rest = domain.partition(".")
+    tld = rest.rpartition(".")[2] if rest else ""
+    return f"{local[:1]}***@{name[:1]}***" + (f".{tld}" if tld else "")
+
+
+def clean_tax_id(tenant, raw: str) -> str:
+    """The tenant country's normalised spelling of `raw`; InvalidTaxId when malformed."""
+    return normalize_tax_id(tenant.country, raw)
+
+
+def request_wait(tenant, subject: str, ip: str | None) -> int:
+    """Seconds before another reset request for `subject` (or from `ip`) is accepted."""
+    return max(
+        retry_after(SUBJECT_LIMIT, tenant_id=tenant.id, subject=subject),
+        retry_after(IP_LIMIT, ip=ip) if ip else 0,
+    )
+
+
+def _throttled(tenant, subject: str, ip: str | None) -> int:
+    wait = request_wait(tenant, subject, ip)
+    if wait:
+        audit.record("password_reset.throttled", subject=subject)
+        db.session.commit()
+    return wait
+
+
+def active_users(company: Company) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(membership, membership.c.user_id == User.id)
+            .where(
+                membership.c.company_id == company.id,
+                User.tenant_id == company.tenant_id,
+                User.active.is_(True),
+            )
+            .order_by(User.name, User.username)
+        )
+    )
+
+
+def registered_address(company: Company) -> str | None:
+    """Where a company's reset link goes: its registered address, else its first user's."""
+    if company.email:
+        return company.email
+    users = active_users(company)
+    return min(users, key=lambda u: u.id).email if users else None
+
+
+@dataclass
+class ResetRequest:
+    """What the request page shows: a wait (throttled) or the masked address (or none)."""
+
+    wait: int = 0
+    masked_address: str | None = None
+
+
+def request_reset_by_tax_id(tenant, tax_id: str, ip: str | None, locale: str) -> ResetRequest:
+    """Ask for a reset link for the company with this (normalised) tax id.
+
+    The answer names the masked address only when the company exists and has an
+    active user to reset; otherwise nothing is sent and no address is named.
+    """
+    subject = f"tax_id:{tax_id}"
+    wait = _throttled(tenant, subject, ip)
+    if wait:
+        return ResetRequest(wait=wait)
+    audit.record("password_reset.requested", subject=subject, flow="tax_id")
+    company = db.session.scalars(
+        select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == tax_id)
+    ).first()
+    address = registered_address(company) if company and active_users(company) else None
+    if address:
+        enqueue(send_tax_id_reset, tenant.id, company.id, locale)
+    db.session.commit()
+    return ResetRequest(masked_address=mask_email(address) if address else None)
+
+
+@job(queue="mail")
+def send_tax_id_reset(company_id: int, locale: str) -> None:
+    tenant = g.tenant
+    company = db.session.get(Company, company_id)
+    if company is None or company.tenant_id != tenant.id:
+        return
+    address = registered_address(company)
+    if address is None:
+        return
+    raw = tokens.issue(tenant.id, "reset_tax_id", RESET_TTL, company_id=company.id)
+    send_email(
+        address,
+        "password_reset_tax_id",
+        tenant=tenant,
+        locale=locale,
+        company=company,
+        link=absolute_url("auth.reset_password", token=raw),
+        hours=int(RESET_TTL.total_seconds() // 3600),
+    )
+    audit.record("password_reset.sent", flow="tax_id", company_id=company.id)
+    db.session.commit()
+
+
+def request_reset_by_email(tenant, email: str, ip: str | None, locale: str) -> int:
+    """Ask for a reset link by email; returns seconds to wait when throttled, else 0.
+
+    The same work happens for every address (an audit row and a queued job); the job
+    looks the account up, so neither the page nor its timing tells who has one.
+    """
+    email = normalize_email(email)
+    subject = f"email:{email}"
+    wait = _throttled(tenant, subject, ip)
+    if wait:
+        return wait
+    audit.record("password_reset.requested", subject=subject, flow="email")
+    enqueue(send_email_reset, tenant.id, email, locale)
+    db.session.commit()
+    return 0
+
+
+@job(queue="mail")
+def send_email_reset(email: str, locale: str) -> None:
+    tenant = g.tenant
+    user = find_user_by_email(tenant.id, email)
+    if user is None or not user.active:
+        return
+    raw = tokens.issue(tenant.id, "reset_email", RESET_TTL, user_id=user.id)
+    send_email(
+        user.email,
+        "password_reset_email",
+        tenant=tenant,
+        locale=user.locale or locale,
+        user=user,
+        link=absolute_url("auth.reset_password", token=raw),
+        hours=int(RESET_TTL.total_seconds() // 3600),
+    )
+    audit.record("password_reset.sent", flow="email", user_id=user.id)
+    db.session.commit()
+
+
+@dataclass
+class ResetLink:
+    """A reset link that still works, and the users it may reset."""
+
+    token: tokens.OneTimeToken
+    users: list[User]
+    company: Company | None = None
+
+    @property
+    def flow(self) -> str:
+        return "tax_id" if self.token.purpose == "reset_tax_id" else "email"
+
+
+def open_reset_link(tenant, raw: str) -> ResetLink | None:
+    """The link's token and users if it can still be used; reading never consumes it."""
+    for purpose in RESET_PURPOSES:
+        token = tokens.peek(tenant.id, purpose, raw)
+        if token is not None:
+            break
+    else:
+        return None
+    if token.company_id is not None:
+        company = db.session.get(Company, token.company_id)
+        users = active_users(company) if company else []
+        link = ResetLink(token=token, users=users, company=company)
+    else:
+        user = db.session.get(User, token.user_id)
+        link = ResetLink(token=token, users=[user] if user and user.active else [])
+    return link if link.users else None
+
+
+def reset_password(tenant, raw: str, user_id: int, new_password: str) -> User | None:
+    """Use the link to set `user_id`'s password; None when the link no longer works.
+
+    The token is consumed by one conditional write, so of many concurrent posts of the
+    same link exactly one resets. The caller has checked the password's quality.
+    """
+    link = open_reset_link(tenant, raw)
+    user = next((u for u in link.users if u.id == user_id), None) if link else None
+    if user is None or tokens.consume(tenant.id, link.token.purpose, raw) is None:
+        db.session.rollback()
+        return None
+    change_password(user, new_password, reason=f"reset_{link.flow}")
+    audit.record("password.reset", user_id=user.id, flow=link.flow)
+    db.session.commit()
+    return user
