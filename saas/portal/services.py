@@ -303,6 +303,15 @@ def visible_invoices(user: User, company_id: int | None = None):
     )
 
 
+def staff_invoices(user: User):
+    """A SELECT of the invoices a staff user may see: every invoice of the user's tenant.
+
+    The one place that scopes staff reads (console lists, the API); narrowing it to the
+    user's assigned issuer companies happens here.
+    """
+    return select(Invoice).where(Invoice.tenant_id == user.tenant_id)
+
+
 def invoice_for(user: User, invoice_id) -> Invoice | None:
     """The invoice if it belongs to one of the user's companies; None otherwise."""
     try:

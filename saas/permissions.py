@@ -1,0 +1,62 @@
+"""Who may do what: the one table of staff permissions, used by every console page and API route.
+
+Four profiles (DESIGN §5): Administrator (everything), Biller (publish invoices, manage
+customers, API keys), Accountant (read and download everything, reports), Support
+(recipient access: resend, reset, unlock; invoice metadata). Recipients hold none of
+these: they see their own companies' invoices through the portal.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from saas.auth.models import ROLES
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "dashboard.view": frozenset(ROLES),
+    "invoices.view": frozenset(ROLES),  # the list and each invoice's metadata
+    "invoices.download": frozenset({"admin", "biller", "accountant"}),
+    "invoices.upload": frozenset({"admin", "biller"}),
+    "customers.view": frozenset(ROLES),
+    "customers.resend_access": frozenset({"admin", "biller", "support"}),
+    "api_keys.manage": frozenset({"admin", "biller"}),
+    "settings.manage": frozenset({"admin"}),
+    "audit.view": frozenset({"admin"}),
+    "users.manage": frozenset({"admin"}),
+    "companies.manage": frozenset({"admin"}),
+}
+
+
+def can(user, permission: str) -> bool:
+    """True when `user` is active staff whose role holds `permission`."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.kind == "staff"
+        and user.active
+        and user.role in PERMISSIONS[permission]
+    )
+
+
+def requires(permission: str):
+    """A view decorator: sign-in first, then 403 unless the user holds `permission`."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not can(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permission = permission
+        return wrapped
+
+    return decorate
