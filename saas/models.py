@@ -3,6 +3,7 @@
 from saas.audit import AuditEvent
 from saas.auth.models import ApiKey, User, membership
 from saas.auth.tokens import OneTimeToken
+from saas.console.models import UploadBatch
 from saas.mail import OutboxMessage
 from saas.portal.models import Company, DownloadEvent, ExportJob, Invoice
 from saas.tenancy.models import Tenant, TenantDomain
@@ -18,6 +19,7 @@ __all__ = [
     "OutboxMessage",
     "Tenant",
     "TenantDomain",
+    "UploadBatch",
     "User",
     "membership",
 ]

@@ -11,9 +11,23 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from saas.auth.models import ROLES
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "biller": _l("Biller"),
+    "accountant": _l("Accountant"),
+    "support": _l("Support"),
+}
+ROLE_DESCRIPTIONS = {
+    "admin": _l("Everything: users, seats, settings, API keys, invoices."),
+    "biller": _l("Publishes invoices, manages customers and API keys."),
+    "accountant": _l("Reads and downloads every invoice and report."),
+    "support": _l("Helps recipients: resends access; sees invoice details."),
+}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "dashboard.view": frozenset(ROLES),

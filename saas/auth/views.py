@@ -76,7 +76,7 @@ def landing() -> str:
     if current_user.is_authenticated and current_user.kind == "recipient":
         return url_for("portal.invoices")
     if current_user.is_authenticated and current_user.kind == "staff":
-        return url_for("console.customers")
+        return url_for("console.dashboard")
     return url_for("auth.account")
 
 

@@ -26,3 +26,15 @@ function startCountdowns(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); });
 document.addEventListener("htmx:load", function (event) { startCountdowns(event.detail.elt); });
+
+// "Copy" buttons copy the text of the element their data-copy selector names.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy]");
+  if (!button) return;
+  var source = document.querySelector(button.dataset.copy);
+  if (!source || !navigator.clipboard) return;
+  navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+    button.dataset.copied = "true";
+  });
+});
+

@@ -39,6 +39,8 @@ class Tenant(db.Model):
     logo_key: Mapped[str | None] = mapped_column(String(255))
     logo_content_type: Mapped[str | None] = mapped_column(String(64))
     support_phones: Mapped[list] = mapped_column(JSON, default=list)
+    # Settings an Administrator changed in the console: `tenants sync` leaves them alone.
+    console_settings: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 

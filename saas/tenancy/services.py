@@ -53,12 +53,17 @@ def _apply(spec: TenantSpec) -> str:
         db.session.add(tenant)
         db.session.flush()
     else:
+        # The file bootstraps a tenant; what an Administrator has since changed in the
+        # console (tenant.console_settings) wins over the file.
+        kept = set(tenant.console_settings or ())
         for key, value in spec.values.items():
-            if getattr(tenant, key) != value:
+            if key not in kept and getattr(tenant, key) != value:
                 setattr(tenant, key, value)
     changed = created or db.session.is_modified(tenant)
 
-    if spec.logo is not None:
+    if "logo" in (tenant.console_settings or ()):
+        pass
+    elif spec.logo is not None:
         key = tenant_key(tenant.id, "branding", f"logo-{spec.logo_digest}{spec.logo_ext}")
         if tenant.logo_key != key:
             get_storage().put(key, spec.logo, spec.logo_content_type)

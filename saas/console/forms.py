@@ -1,0 +1,61 @@
+"""Console forms. Labels are translated when the form is built, in the page's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FileField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+COLOR = Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Use a colour such as #0b5394."))
+
+
+class CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SettingsForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    logo = FileField(_l("Logo (SVG or PNG, at most 512 KB)"))
+    remove_logo = BooleanField(_l("Remove the logo"))
+    primary_color = StringField(_l("Primary colour"), validators=[DataRequired(), COLOR])
+    accent_color = StringField(_l("Accent colour"), validators=[Optional(), COLOR])
+    locales = CheckboxList(_l("Languages"), choices=[])
+    default_locale = SelectField(_l("Default language"), choices=[])
+    login_methods = CheckboxList(
+        _l("Sign-in methods"),
+        choices=[
+            ("password", _l("Email or username and password")),
+            ("magic_link", _l("Magic link by email")),
+            ("google", _l("Google")),
+        ],
+    )
+    password_reset = RadioField(
+        _l("Account recovery"),
+        choices=[
+            ("tax_id", _l("By the company's tax ID (link to the registered address)")),
+            ("email", _l("By email (link to the user's address)")),
+        ],
+    )
+    onboarding = RadioField(
+        _l("First access of a new recipient"),
+        choices=[
+            ("two_emails", _l("Two emails: access link with the username, then the password")),
+            ("set_password_link", _l("One email with a link to choose a password")),
+        ],
+    )
+    password_max_age_days = IntegerField(
+        _l("Password age in days (0 = no limit)"),
+        validators=[NumberRange(min=0, max=3650)],
+        default=0,
+    )
