@@ -14,7 +14,7 @@ from tests.conftest import ROOT, flask_command, flask_env
 from tests.invoices import fake_pdf, ubl_invoice
 from tests.portal.conftest import credentials, mails, publish_for
 
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "samples"
 
 
 def count(model):
