@@ -76,4 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(console_bp)
+    from saas.seats.platform import bp as platform_bp
+
+    app.register_blueprint(platform_bp)
     return app

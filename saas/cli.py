@@ -13,6 +13,7 @@ from saas.extensions import db
 
 tenants_cli = AppGroup("tenants", help="Tenants and their files.")
 users_cli = AppGroup("users", help="Users of a tenant.")
+platform_cli = AppGroup("platform", help="Operators of the whole platform.")
 outbox_cli = AppGroup("outbox", help="Queued email: list, retry, flush.")
 invoices_cli = AppGroup("invoices", help="Publishing invoices.")
 
@@ -66,15 +67,35 @@ def tenants_list():
 @click.option("--password", required=True, help="At least 10 characters.")
 def users_create(slug, email, name, role, password):
     """Create a staff user of a tenant."""
-    from saas.auth.services import UserError, create_staff_user
+    from saas.auth.services import UserError
+    from saas.seats.services import SeatError, create_user
 
     tenant = _tenant_or_fail(slug)
     try:
-        user = create_staff_user(tenant, email=email, name=name, role=role, password=password)
+        user = create_user(tenant, None, email=email, name=name, role=role, password=password)
     except UserError as error:
         raise click.ClickException(str(error)) from None
-    db.session.commit()
+    except SeatError:
+        raise click.ClickException(
+            f"{tenant.slug} has no free seat: its first Administrator holds none, every other "
+            "user holds one; buy extra users on the console's Users page"
+        ) from None
     click.echo(f"Created {user.email} (username {user.username}, {role}) in {tenant.slug}.")
+
+
+@platform_cli.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password", required=True, help="At least 10 characters.")
+def platform_create_admin(email, name, password):
+    """Create an operator of the platform console at /platform/ (activates seat purchases)."""
+    from saas.seats.platform import PlatformError, create_platform_admin
+
+    try:
+        admin = create_platform_admin(email=email, name=name, password=password)
+    except PlatformError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created platform administrator {admin.email}; sign in at /platform/login.")
 
 
 @click.command("demo")
@@ -225,6 +246,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(invoices_cli)
     app.cli.add_command(tenants_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(platform_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo)
     app.cli.add_command(worker)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError, numbers
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale, ngettext
+from flask_babel import format_date, format_datetime, format_percent, get_locale, ngettext
 from flask_login import current_user
 
 from saas.extensions import babel
@@ -115,6 +115,7 @@ def init_app(app: Flask) -> None:
         money=money,
         date=format_date,
         datetime=format_datetime,
+        percent=format_percent,
     )
     app.jinja_env.globals.update(
         available_locales=available_locales,

@@ -6,6 +6,7 @@ from saas.auth.tokens import OneTimeToken
 from saas.console.models import UploadBatch
 from saas.mail import OutboxMessage
 from saas.portal.models import Company, DownloadEvent, ExportJob, Invoice
+from saas.seats.models import PlatformAdmin, Seat, SeatPurchase
 from saas.tenancy.models import Tenant, TenantDomain
 
 __all__ = [
@@ -17,6 +18,9 @@ __all__ = [
     "Invoice",
     "OneTimeToken",
     "OutboxMessage",
+    "PlatformAdmin",
+    "Seat",
+    "SeatPurchase",
     "Tenant",
     "TenantDomain",
     "UploadBatch",

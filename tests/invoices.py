@@ -9,6 +9,10 @@ from saas.demo_invoices import ubl_invoice as make_ubl
 
 # Valid NITs with their DIAN check digits.
 ISSUER_NIT = ("900123456", "8")
+ISSUERS = {
+    "intertec": (*ISSUER_NIT, "Intertec S.A.S."),
+    "sucursal": ("800197268", "4", "Intertec Sucursal Norte S.A.S."),
+}
 CUSTOMERS = {
     "andina": ("800765432", "3", "Distribuidora Andina S.A.S."),
     "cafetera": ("901234567", "7", "Cafetera del Valle Ltda."),
@@ -23,11 +27,12 @@ def ubl_invoice(
     email: str | None = "compras@andina.example",
     total: str = "119000.00",
     tax: str = "19000.00",
+    issuer: str = "intertec",
 ) -> bytes:
-    """A DIAN UBL 2.1 invoice from Intertec to one of the known customers."""
+    """A DIAN UBL 2.1 invoice from one of Intertec's issuer companies to a known customer."""
     return make_ubl(
         number,
-        issuer=(*ISSUER_NIT, "Intertec S.A.S."),
+        issuer=ISSUERS[issuer],
         customer=CUSTOMERS[customer],
         email=email,
         issue_date=issue_date,

@@ -49,6 +49,10 @@ class User(TenantScoped, db.Model):
     last_sign_in_at: Mapped[datetime | None]
     # When the onboarding email(s) went out: set once, by one conditional write.
     welcomed_at: Mapped[datetime | None]
+    # The tenant's first Administrator: not a seat, cannot be deleted or demoted.
+    is_owner: Mapped[bool] = mapped_column(default=False)
+    # Deleting a user keeps the row (and its history); it only stops existing for sign-in.
+    deleted_at: Mapped[datetime | None]
     # Flask-Login's id: rotating it ends every session of the user on the server side.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

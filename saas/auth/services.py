@@ -74,6 +74,9 @@ def create_staff_user(
     problem = password_problem(password, email=email, username=username)
     if problem:
         raise UserError(problem)
+    first_staff = not db.session.scalar(
+        select(func.count(User.id)).where(User.tenant_id == tenant.id, User.kind == "staff")
+    )
     user = User(
         tenant_id=tenant.id,
         email=email,
@@ -84,6 +87,8 @@ def create_staff_user(
         kind="staff",
         role=role,
         companies=list(companies),
+        # The tenant's first Administrator owns it: no seat, never deleted or demoted.
+        is_owner=first_staff and role == "admin",
     )
     db.session.add(user)
     db.session.flush()

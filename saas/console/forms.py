@@ -8,6 +8,7 @@ from wtforms import (
     BooleanField,
     FileField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -59,3 +60,23 @@ class SettingsForm(FlaskForm):
         validators=[NumberRange(min=0, max=3650)],
         default=0,
     )
+
+
+class StaffUserForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[Length(max=128)])
+    role = RadioField(_l("Profile"), choices=[], validators=[DataRequired()])
+    companies = CheckboxList(_l("Companies"), coerce=int, choices=[])
+
+
+class BuySeatsForm(FlaskForm):
+    quantity = IntegerField(
+        _l("Extra users"), validators=[DataRequired(), NumberRange(min=1, max=100)], default=1
+    )
+
+
+class CompanyForm(FlaskForm):
+    tax_id = StringField(_l("Tax ID"), validators=[DataRequired(), Length(max=40)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
+    email = StringField(_l("Registered email"), validators=[Optional(), Length(max=254)])

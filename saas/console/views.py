@@ -101,6 +101,14 @@ def download(invoice_id: int, what: str):
     return serve(key, invoice.file_name(what), MIME[what])
 
 
+def _customer_scope(user: User) -> list:
+    """Customers a staff user may see: all, or those invoiced by the user's companies."""
+    if not user.companies:
+        return []
+    invoiced = services.staff_invoices(user).with_only_columns(Invoice.customer_company_id)
+    return [Company.id.in_(invoiced)]
+
+
 @bp.get("/t/<tenant>/console/customers")
 @requires("customers.view")
 def customers():
@@ -133,6 +141,7 @@ def customers():
         .outerjoin(recipients, recipients.c.company_id == Company.id)
         .outerjoin(invoices, invoices.c.customer_company_id == Company.id)
         .where(Company.tenant_id == current_tenant.id, Company.kind == "customer")
+        .where(*_customer_scope(staff()))
         .order_by(Company.name)
     ).all()
     return render("console/customers.html", rows=rows)
@@ -142,6 +151,10 @@ def customers():
 @requires("customers.resend_access")
 def resend_access(company_id: int):
     company = get_or_404(Company, company_id)
+    if not db.session.scalar(
+        select(Company.id).where(Company.id == company.id, *_customer_scope(staff()))
+    ):
+        abort(404)
     people = [u for u in company.users if u.kind == "recipient" and u.active]
     if not people:
         flash(_("%(name)s has no recipient with an email address yet.", name=company.name), "error")
@@ -507,3 +520,6 @@ def settings_preview():
         primary=primary,
         accent=accent,
     )
+
+
+from saas.console import people as _people  # noqa: E402, F401  Administrator pages, same blueprint

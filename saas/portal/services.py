@@ -72,7 +72,14 @@ def publish(
             raise PublishError(f"{email!r} is not an email address")
     if pdf is not None and not pdf.startswith(PDF_MAGIC):
         raise PublishError("the PDF file is not a PDF document")
+    uploader = db.session.get(User, user_id) if user_id else None
+    allowed = allowed_issuers(uploader)
     for record in records:
+        if allowed is not None and record.issuer_tax_id not in allowed:
+            raise PublishError(
+                f"the issuer {record.issuer_tax_id} is not one of the companies assigned to "
+                f"{uploader.email}"
+            )
         if record.country != tenant.country:
             raise PublishError(
                 f"{record.format} invoices are not published by a {tenant.country} tenant"
@@ -304,12 +311,23 @@ def visible_invoices(user: User, company_id: int | None = None):
 
 
 def staff_invoices(user: User):
-    """A SELECT of the invoices a staff user may see: every invoice of the user's tenant.
+    """A SELECT of the invoices a staff user may see: the one scope of staff reads.
 
-    The one place that scopes staff reads (console lists, the API); narrowing it to the
-    user's assigned issuer companies happens here.
+    A user assigned to issuer companies sees only the invoices those companies issued;
+    a user with no company assigned (the owner, as a rule) sees all of the tenant's.
     """
-    return select(Invoice).where(Invoice.tenant_id == user.tenant_id)
+    query = select(Invoice).where(Invoice.tenant_id == user.tenant_id)
+    issuers = [c.id for c in user.companies if c.kind == "issuer"]
+    if user.companies:
+        query = query.where(Invoice.issuer_company_id.in_(issuers or [0]))
+    return query
+
+
+def allowed_issuers(user) -> set[str] | None:
+    """Tax ids `user` may publish for; None when any issuer of the tenant is allowed."""
+    if user is None or user.kind != "staff" or not user.companies:
+        return None
+    return {c.tax_id for c in user.companies if c.kind == "issuer"}
 
 
 def invoice_for(user: User, invoice_id) -> Invoice | None:

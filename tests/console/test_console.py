@@ -41,6 +41,9 @@ ROUTES = [
     ("GET", "/t/intertec/console/uploads", "invoices.upload"),
     ("GET", "/t/intertec/console/api", "api_keys.manage"),
     ("GET", "/t/intertec/console/settings", "settings.manage"),
+    ("GET", "/t/intertec/console/users", "users.manage"),
+    ("GET", "/t/intertec/console/users/buy", "users.manage"),
+    ("GET", "/t/intertec/console/companies", "companies.manage"),
     ("GET", "/t/intertec/console/audit", "audit.view"),
 ]
 

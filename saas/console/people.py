@@ -1,0 +1,247 @@
+"""Console pages for Administrators: staff users and their seats, buying seats, companies."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from saas import audit
+from saas.auth.models import User
+from saas.auth.services import UserError
+from saas.console.forms import BuySeatsForm, CompanyForm, StaffUserForm
+from saas.console.views import bp, staff
+from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
+from saas.extensions import db
+from saas.htmx import render
+from saas.permissions import ROLE_DESCRIPTIONS, ROLE_LABELS, ROLES, requires
+from saas.portal.models import Company
+from saas.seats import services as seats
+from saas.tenancy import current_tenant, get_or_404
+
+SEAT_PROBLEMS = {
+    "no_free_seat": lambda: _(
+        "There is no free seat: buy extra users, or reuse a deactivated user."
+    ),
+    "last_admin": lambda: _("This is the last active Administrator: the portal needs one."),
+    "owner": lambda: _("The owner of the portal cannot be deleted, deactivated or demoted."),
+    "quantity": lambda: _("Choose between 1 and 100 extra users."),
+}
+
+
+def issuer_companies() -> list[Company]:
+    return list(
+        db.session.scalars(
+            select(Company)
+            .where(Company.tenant_id == current_tenant.id, Company.kind == "issuer")
+            .order_by(Company.name)
+        )
+    )
+
+
+def _user_form(user: User | None = None) -> StaffUserForm:
+    form = StaffUserForm(obj=user if request.method == "GET" else None)
+    form.role.choices = [(r, ROLE_LABELS[r]) for r in ROLES]
+    form.companies.choices = [(c.id, f"{c.name} ({c.tax_id})") for c in issuer_companies()]
+    if request.method == "GET" and user is not None:
+        form.companies.data = [c.id for c in user.companies]
+    return form
+
+
+def _staff_or_404(user_id: int) -> User:
+    user = get_or_404(User, user_id)
+    if user.kind != "staff" or user.deleted_at is not None:
+        abort(404)
+    return user
+
+
+def _page(form, status=200, **extra):
+    return render(
+        "console/users.html",
+        status=status,
+        form=form,
+        users=seats.staff_users(current_tenant),
+        seat=seats.summary(current_tenant),
+        seat_of={
+            s.user_id
+            for s in db.session.scalars(
+                select(seats.Seat).where(
+                    seats.Seat.tenant_id == current_tenant.id, seats.Seat.state == "assigned"
+                )
+            )
+        },
+        descriptions=ROLE_DESCRIPTIONS,
+        **extra,
+    )
+
+
+@bp.route("/t/<tenant>/console/users", methods=["GET", "POST"])
+@requires("users.manage")
+def users():
+    form = _user_form()
+    if request.method == "POST":
+        if not form.password.data:
+            form.password.errors = [_("Choose a password for the new user.")]
+        elif form.validate():
+            companies = [c for c in issuer_companies() if c.id in (form.companies.data or [])]
+            try:
+                created = seats.create_user(
+                    current_tenant,
+                    staff(),
+                    name=form.name.data,
+                    email=form.email.data,
+                    password=form.password.data,
+                    role=form.role.data,
+                    companies=companies,
+                )
+            except seats.SeatError as problem:
+                return _page(form, 409, problem=SEAT_PROBLEMS[problem.code]())
+            except UserError as problem:
+                form.email.errors = [str(problem)]
+            else:
+                flash(
+                    _(
+                        "%(name)s can now sign in as %(username)s.",
+                        name=created.name,
+                        username=created.username,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("console.users"), 303)
+        return _page(form, 422)
+    db.session.commit()  # the plan's seat rows, made on first view
+    return _page(form)
+
+
+@bp.route("/t/<tenant>/console/users/<int:user_id>", methods=["GET", "POST"])
+@requires("users.manage")
+def edit_user(user_id: int):
+    user = _staff_or_404(user_id)
+    form = _user_form(user)
+    if request.method == "POST" and form.validate():
+        companies = [c for c in issuer_companies() if c.id in (form.companies.data or [])]
+        try:
+            seats.update_user(
+                current_tenant,
+                staff(),
+                user,
+                name=form.name.data.strip(),
+                email=form.email.data,
+                role=form.role.data,
+                companies=companies,
+                password=form.password.data or None,
+            )
+        except seats.SeatError as problem:
+            db.session.rollback()
+            form.role.errors = [SEAT_PROBLEMS[problem.code]()]
+        except UserError:
+            db.session.rollback()
+            form.email.errors = [_("Another user already has this email.")]
+        else:
+            flash(_("Changes to %(name)s saved.", name=user.name), "success")
+            return redirect(url_for("console.users"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render(
+        "console/user_edit.html",
+        status=status,
+        form=form,
+        user=user,
+        descriptions=ROLE_DESCRIPTIONS,
+    )
+
+
+@bp.post("/t/<tenant>/console/users/<int:user_id>/<any(deactivate, reactivate, delete):action>")
+@requires("users.manage")
+def user_action(user_id: int, action: str):
+    user = _staff_or_404(user_id)
+    act = {
+        "deactivate": seats.deactivate_user,
+        "reactivate": seats.reactivate_user,
+        "delete": seats.delete_user,
+    }[action]
+    try:
+        act(current_tenant, staff(), user)
+    except seats.SeatError as problem:
+        db.session.rollback()
+        flash(SEAT_PROBLEMS[problem.code](), "error")
+    else:
+        messages = {
+            "deactivate": _("%(name)s is deactivated; the seat stays assigned for reuse."),
+            "reactivate": _("%(name)s can sign in again."),
+            "delete": _("%(name)s was deleted; that seat is used up."),
+        }
+        flash(messages[action] % {"name": user.name}, "success")
+    return redirect(url_for("console.users"), 303)
+
+
+@bp.route("/t/<tenant>/console/users/buy", methods=["GET", "POST"])
+@requires("users.manage")
+def buy_seats():
+    # A GET with ?quantity= (the htmx price update) reads the query string; a POST its form.
+    form = BuySeatsForm(request.args) if request.method == "GET" else BuySeatsForm()
+    quantity = form.quantity.data if form.quantity.data and 1 <= form.quantity.data <= 100 else 1
+    quote = seats.price(current_tenant, quantity)
+    if request.method == "POST" and form.validate():
+        seats.request_purchase(current_tenant, staff(), form.quantity.data)
+        flash(
+            _(
+                "Thank you. Your %(n)s extra users will be active once we confirm the purchase; "
+                "we will email you.",
+                n=form.quantity.data,
+            ),
+            "success",
+        )
+        return redirect(url_for("console.users"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render(
+        "console/buy.html",
+        "console/_quote.html",
+        status=status,
+        form=form,
+        quote=quote,
+        plan=seats.plan_of(current_tenant),
+    )
+
+
+# --- issuer companies -----------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant>/console/companies", methods=["GET", "POST"])
+@requires("companies.manage")
+def companies():
+    form = CompanyForm()
+    if request.method == "POST" and form.validate():
+        try:
+            tax_id = normalize_tax_id(current_tenant.country, form.tax_id.data)
+        except InvalidTaxId:
+            form.tax_id.errors = [
+                _("This is not a valid %(label)s.", label=current_tenant.tax_id_label)
+            ]
+        else:
+            company = db.session.scalar(
+                select(Company).where(
+                    Company.tenant_id == current_tenant.id, Company.tax_id == tax_id
+                )
+            )
+            if company is not None and company.kind != "issuer":
+                form.tax_id.errors = [_("This tax ID belongs to one of your customers.")]
+                return render(
+                    "console/companies.html", status=422, form=form, companies=issuer_companies()
+                )
+            if company is None:
+                company = Company(
+                    tenant_id=current_tenant.id,
+                    tax_id=tax_id,
+                    kind="issuer",
+                    name=form.name.data.strip(),
+                )
+                db.session.add(company)
+            company.name = form.name.data.strip()
+            company.email = (form.email.data or "").strip().lower() or None
+            db.session.flush()
+            audit.record("company.saved", user_id=staff().id, company=company.id, tax_id=tax_id)
+            db.session.commit()
+            flash(_("%(name)s saved.", name=company.name), "success")
+            return redirect(url_for("console.companies"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render("console/companies.html", status=status, form=form, companies=issuer_companies())

@@ -1,0 +1,69 @@
+"""Seats: a tenant's staff users beyond the owner, each holding one seat.
+
+A seat comes from the plan (its included extra users) or from an activated purchase
+(one year). A seat is free, assigned (to a user, active or deactivated) or burned (its
+user was deleted and the plan does not release it); a seat of an expired purchase is
+expired. Rows are never deleted: the history of who held what stays.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from saas import clock
+from saas.extensions import db
+from saas.tenancy.models import TenantScoped
+
+SEAT_STATES = ("free", "assigned", "burned", "expired")
+
+
+class SeatPurchase(TenantScoped, db.Model):
+    __tablename__ = "seat_purchase"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quantity: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    subtotal: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    tax: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|active|expired
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    activated_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+    tenant = relationship("Tenant")
+
+
+class Seat(TenantScoped, db.Model):
+    __tablename__ = "seat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None: one of the plan's included seats; else the purchase it came with.
+    purchase_id: Mapped[int | None] = mapped_column(
+        ForeignKey("seat_purchase.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="free")
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class PlatformAdmin(db.Model):
+    """An operator of the whole platform (not of a tenant): activates seat purchases."""
+
+    __tablename__ = "platform_admin"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -1,0 +1,138 @@
+"""The platform console at /platform/: operators see every tenant and activate seat purchases.
+
+Platform administrators are not users of any tenant; their session is a separate key
+in the signed session cookie (rotated at sign-in), checked against the database on
+every request, so deleting an operator ends their access at once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from saas import audit
+from saas.auth.passwords import password_problem
+from saas.auth.services import EMAIL_RE, normalize_email
+from saas.extensions import db
+from saas.htmx import render
+from saas.seats import services as seats
+from saas.seats.models import PlatformAdmin, SeatPurchase
+from saas.security import hash_password, verify_password
+from saas.tenancy.models import Tenant
+from saas.throttle import Limit, retry_after
+
+bp = Blueprint("platform", __name__, template_folder="templates")
+SESSION_KEY = "platform_admin"
+FAILURES = Limit(("platform.signin_failed",), 5, timedelta(minutes=15))
+
+
+class PlatformError(ValueError):
+    pass
+
+
+def create_platform_admin(*, email: str, name: str, password: str) -> PlatformAdmin:
+    email = normalize_email(email)
+    if not EMAIL_RE.match(email):
+        raise PlatformError(f"{email!r} is not an email address")
+    if db.session.scalar(select(PlatformAdmin).where(PlatformAdmin.email == email)):
+        raise PlatformError(f"{email} is already a platform administrator")
+    problem = password_problem(password, email=email)
+    if problem:
+        raise PlatformError(problem)
+    admin = PlatformAdmin(email=email, name=name.strip(), password_hash=hash_password(password))
+    db.session.add(admin)
+    db.session.flush()
+    audit.record("platform.admin_created", subject=f"platform:{email}")
+    db.session.commit()
+    return admin
+
+
+def current_operator() -> PlatformAdmin | None:
+    admin_id = session.get(SESSION_KEY)
+    return db.session.get(PlatformAdmin, admin_id) if admin_id else None
+
+
+def operators_only(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        g.operator = current_operator()
+        if g.operator is None:
+            return redirect(url_for("platform.login"))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/platform/login", methods=["GET", "POST"])
+def login():
+    error, status = None, 200
+    if request.method == "POST":
+        email = normalize_email(request.form.get("email", ""))
+        subject = f"platform:{email}"
+        wait = retry_after(FAILURES, subject=subject)
+        admin = db.session.scalar(select(PlatformAdmin).where(PlatformAdmin.email == email))
+        if wait:
+            response = render("auth/throttled.html", status=429, wait=wait, form=None)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        if verify_password(
+            admin.password_hash if admin else None, request.form.get("password", "")
+        ):
+            session.clear()
+            session[SESSION_KEY] = admin.id
+            audit.record("platform.signin", subject=subject)
+            db.session.commit()
+            return redirect(url_for("platform.index"))
+        audit.record("platform.signin_failed", subject=subject)
+        db.session.commit()
+        error, status = _("The email or password is not correct."), 401
+    return render("platform/login.html", status=status, error=error)
+
+
+@bp.post("/platform/logout")
+def logout():
+    session.pop(SESSION_KEY, None)
+    return redirect(url_for("platform.login"))
+
+
+@bp.get("/platform/")
+@operators_only
+def index():
+    tenants = db.session.scalars(select(Tenant).order_by(Tenant.name)).all()
+    rows = [(t, seats.plan_of(t), seats.summary(t)) for t in tenants]
+    db.session.commit()  # summary() may have created a plan's seat rows
+    pending = db.session.scalars(
+        select(SeatPurchase)
+        .where(SeatPurchase.status == "pending")
+        .order_by(SeatPurchase.created_at)
+    ).all()
+    active = db.session.scalar(
+        select(func.count(SeatPurchase.id)).where(SeatPurchase.status == "active")
+    )
+    return render("platform/index.html", rows=rows, pending=pending, active=active)
+
+
+@bp.post("/platform/purchases/<int:purchase_id>/activate")
+@operators_only
+def activate(purchase_id: int):
+    purchase = db.session.get(SeatPurchase, purchase_id)
+    if purchase is None:
+        abort(404)
+    try:
+        seats.activate_purchase(purchase, g.operator)
+    except seats.SeatError:
+        flash(_("This purchase is no longer pending."), "error")
+    else:
+        flash(
+            _(
+                "%(n)s extra users activated for %(tenant)s.",
+                n=purchase.quantity,
+                tenant=purchase.tenant.name,
+            ),
+            "success",
+        )
+    return redirect(url_for("platform.index"), 303)
