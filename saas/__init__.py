@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
 
+    from saas.api.views import bp as api_bp
     from saas.auth import google
     from saas.auth.views import bp as auth_bp
     from saas.console.views import bp as console_bp
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(api_bp)
     from saas.seats.platform import bp as platform_bp
 
     app.register_blueprint(platform_bp)

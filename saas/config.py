@@ -68,6 +68,8 @@ def build(raw: dict, instance_path: str) -> dict:
         "PROXY_HOPS": _int("PROXY_HOPS", raw.get("PROXY_HOPS", 0)),
         # Fixed policy, not environment.
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # Wrong API keys from one address in 15 minutes before it gets 429s.
+        "API_KEY_FAILURES": 20,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -33,6 +34,19 @@ def _messages():
     }
 
 
+# The machine API's error codes for what Flask answers by itself (DESIGN §6).
+API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "too_many_requests",
+    500: "server_error",
+}
+
+
 def render_error(error: HTTPException):
     code = error.code or 500
     try:
@@ -46,8 +60,19 @@ def render_error(error: HTTPException):
             _("Please go back, reload the page and send the form again."),
         )
     if request.path.startswith("/t/") and "/api/" in request.path:
-        return jsonify(error=error.name.lower().replace(" ", "_"), message=message), code
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+        with force_locale("en"):  # machines read the API: one language, the source one
+            message = _messages().get(code, (None, error.description))[1]
+        response = jsonify(error=API_CODES.get(code, "error"), message=message)
+    else:
+        response = current_app.make_response(
+            render_template("errors/error.html", code=code, title=title, message=message)
+        )
+    response.status_code = code
+    # What the error itself says beyond its page: Allow on a 405, Retry-After on a 429...
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def handle_unexpected(error: Exception):

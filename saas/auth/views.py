@@ -395,6 +395,8 @@ def password_age_banner():
 def force_password_change():
     if request.endpoint in OPEN_WHILE_CHANGING or g.get("tenant") is None:
         return None
+    if request.blueprint == "api":  # keys, not sessions: the API answers for itself
+        return None
     if current_user.is_authenticated and current_user.must_change_password:
         return redirect(url_for("auth.change_password"))
     return None

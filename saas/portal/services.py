@@ -42,6 +42,10 @@ class PublishError(ValueError):
     """The file cannot be published; the message says why (and names the field)."""
 
 
+class IssuerNotAssigned(PublishError):
+    """The uploader is limited to other issuer companies than the invoice's."""
+
+
 @dataclass
 class Published:
     invoices: list[Invoice] = field(default_factory=list)
@@ -76,7 +80,7 @@ def publish(
     allowed = allowed_issuers(uploader)
     for record in records:
         if allowed is not None and record.issuer_tax_id not in allowed:
-            raise PublishError(
+            raise IssuerNotAssigned(
                 f"the issuer {record.issuer_tax_id} is not one of the companies assigned to "
                 f"{uploader.email}"
             )

@@ -1,0 +1,218 @@
+"""What the machine API does, apart from HTTP: who a request is, and invoices as JSON.
+
+Every answer that is not a success is an `ApiProblem` (status, code, message), which
+the views turn into `{"error": code, "message": message}`. Keys are checked by
+`saas.auth.apikeys`; rejected keys are audit events, counted per IP so that guessing
+is throttled, while a working key is never held up by someone else's failures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import literal, tuple_
+
+from saas import audit
+from saas.auth import apikeys
+from saas.auth.models import User
+from saas.auth.services import authenticate
+from saas.extensions import db
+from saas.permissions import can
+from saas.portal.models import Invoice
+from saas.portal.services import issue_date_range, staff_invoices
+from saas.throttle import Limit, retry_after
+
+# Failed key checks from one address before it is told to wait (guessing keys); the
+# count is the app's API_KEY_FAILURES setting.
+KEY_FAILURES = Limit(("api.key_rejected",), 20, timedelta(minutes=15))
+PAGE_DEFAULT, PAGE_MAX = 50, 200
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: anything larger is simply not found
+
+
+@dataclass
+class ApiProblem(Exception):
+    status: int
+    code: str
+    message: str
+    headers: dict = field(default_factory=dict)
+
+
+def unauthorized(code: str, message: str) -> ApiProblem:
+    return ApiProblem(401, code, message, {"WWW-Authenticate": 'Bearer realm="api"'})
+
+
+def key_user(tenant, authorization: str | None, ip: str | None) -> tuple[User, apikeys.ApiKey]:
+    """The user and key of `Authorization: Bearer <key>`; raises ApiProblem otherwise.
+
+    A key of another tenant is invalid here (401), like a made-up one.
+    """
+    scheme, _, raw = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        # No key at all is a mistake, not a guess: answered, not counted.
+        raise unauthorized(
+            "unauthorized", "Send the API key in the header Authorization: Bearer <key>."
+        )
+    check = apikeys.check_api_key(tenant.id, raw.strip())
+    if check.error is None:
+        db.session.commit()  # the key's last use
+        return check.key.user, check.key
+    limit = Limit(KEY_FAILURES.events, current_app.config["API_KEY_FAILURES"], KEY_FAILURES.window)
+    wait = retry_after(limit, ip=ip) if ip else 0  # per address, across tenants
+    audit.record(
+        "api.key_rejected",
+        user_id=check.key.user_id if check.key else None,
+        reason=check.error,
+        prefix=check.key.prefix if check.key else None,
+    )
+    db.session.commit()
+    if wait:
+        raise ApiProblem(
+            429,
+            "too_many_failures",
+            f"Too many requests with a wrong API key from this address; retry in {wait} s.",
+            {"Retry-After": str(wait)},
+        )
+    raise unauthorized(check.error, check.message)
+
+
+def password_user(tenant, email: str, password: str, ip: str | None) -> User:
+    """The user of HTTP Basic `email:password`, throttled like the sign-in page."""
+    result = authenticate(tenant, email, password, ip)
+    if result.throttled_for:
+        raise ApiProblem(
+            429,
+            "too_many_failures",
+            f"Too many failed sign-ins; retry in {result.throttled_for} s.",
+            {"Retry-After": str(result.throttled_for)},
+        )
+    if result.user is None:
+        raise ApiProblem(
+            401,
+            "invalid_credentials",
+            "The email or password is not correct.",
+            {"WWW-Authenticate": 'Basic realm="api", charset="UTF-8"'},
+        )
+    return result.user
+
+
+def require(user: User, permission: str) -> None:
+    if not can(user, permission):
+        raise ApiProblem(
+            403, "forbidden", f"The profile {user.role!r} of {user.email} may not do this."
+        )
+
+
+def issue_key(user: User) -> tuple[apikeys.ApiKey, str]:
+    """A new key for a user who may hold one (Administrator or Biller)."""
+    require(user, "api_keys.manage")
+    if user.must_change_password:
+        raise ApiProblem(
+            403,
+            "password_change_required",
+            "Sign in to the portal and choose a new password before getting an API key.",
+        )
+    key, raw = apikeys.create_api_key(user)
+    db.session.commit()
+    return key, raw
+
+
+def query_value(args, name: str) -> str | None:
+    """A query parameter given at most once; None when absent."""
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise ApiProblem(400, "invalid_parameter", f"{name} may be given only once.")
+    return values[0] if values else None
+
+
+def parse_date(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiProblem(
+            400, "invalid_parameter", f"{name} must be a date as YYYY-MM-DD, not {value[:40]!r}."
+        ) from None
+
+
+def parse_limit(value: str | None) -> int:
+    if value is None:
+        return PAGE_DEFAULT
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= PAGE_MAX:
+        raise ApiProblem(
+            400, "invalid_parameter", f"limit must be a whole number from 1 to {PAGE_MAX}."
+        )
+    return int(value)
+
+
+def invoice_page(user: User, *, start=None, end=None, cursor=None, limit=PAGE_DEFAULT):
+    """One page of the invoices `user` may see, newest issue date first, by keyset."""
+    query = staff_invoices(user).where(*issue_date_range(start, end))
+    if cursor is not None:
+        after_date, after_id = decode_cursor(cursor)
+        query = query.where(
+            Invoice.issue_date <= after_date,
+            tuple_(Invoice.issue_date, Invoice.id) < tuple_(literal(after_date), literal(after_id)),
+        )
+    rows = db.session.scalars(
+        query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]) if more else None
+
+
+# A cursor is `<day number>_<id>` of the last row given: two integers, so that any
+# string of that shape (CURSOR_PATTERN, in the OpenAPI document) is a valid position.
+CURSOR_PATTERN = r"^[1-9][0-9]{0,5}_[0-9]{1,10}$"
+
+
+def encode_cursor(invoice: Invoice) -> str:
+    return f"{invoice.issue_date.toordinal()}_{invoice.id}"
+
+
+def decode_cursor(text: str) -> tuple[date, int]:
+    if not re.fullmatch(CURSOR_PATTERN, text):
+        raise ApiProblem(400, "invalid_parameter", "cursor is not one this API gave out.")
+    day, _, ident = text.partition("_")
+    return date.fromordinal(int(day)), int(ident)
+
+
+def visible_invoice(user: User, invoice_id: int) -> Invoice:
+    """The invoice if `user` may see it; otherwise 404, whoever's invoice it is."""
+    invoice = None
+    if 1 <= invoice_id <= MAX_ID:
+        invoice = db.session.scalars(staff_invoices(user).where(Invoice.id == invoice_id)).first()
+    if invoice is None:
+        raise ApiProblem(404, "not_found", f"There is no invoice {invoice_id} for this key.")
+    return invoice
+
+
+def _timestamp(moment) -> str:
+    return moment.isoformat(timespec="seconds") + "Z"  # stored as naive UTC
+
+
+def invoice_json(invoice: Invoice) -> dict:
+    return {
+        "id": invoice.id,
+        "number": invoice.number,
+        "kind": invoice.kind,
+        "issue_date": invoice.issue_date.isoformat(),
+        "currency": invoice.currency,
+        "total": f"{invoice.total:.2f}",
+        "tax_total": f"{invoice.tax_total:.2f}",
+        "national_id": invoice.national_id,
+        "format": invoice.format,
+        "issuer": {"tax_id": invoice.issuer.tax_id, "name": invoice.issuer.name},
+        "customer": {
+            "tax_id": invoice.customer.tax_id,
+            "name": invoice.customer.name,
+            "email": invoice.customer.email,
+        },
+        "has_pdf": invoice.pdf_key is not None,
+        "downloaded": invoice.downloaded,
+        "created_at": _timestamp(invoice.created_at),
+    }

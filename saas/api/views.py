@@ -1,0 +1,150 @@
+"""The machine API's routes (DESIGN §6): thin, JSON in and out, no session, no CSRF.
+
+Authentication is per request: HTTP Basic for `POST api-keys`, a Bearer key for the
+rest. The tenant comes from the URL and must be the key's; another tenant's invoice
+is a 404 like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+
+from saas.api import services
+from saas.api.openapi import document
+from saas.api.services import ApiProblem
+from saas.extensions import csrf, db
+from saas.portal import services as portal
+from saas.portal.views import MIME, serve
+from saas.tenancy import current_tenant
+
+bp = Blueprint("api", __name__)
+csrf.exempt(bp)
+
+PREFIX = "/t/<tenant>/api/v1"
+MAX_FILE = 10 * 1024 * 1024
+# Two files of 10 MB, the email and the multipart framing.
+MAX_REQUEST = 2 * MAX_FILE + 256 * 1024
+
+
+@bp.errorhandler(ApiProblem)
+def problem_response(problem: ApiProblem):
+    response = jsonify(error=problem.code, message=problem.message)
+    response.status_code = problem.status
+    response.headers.update(problem.headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def signed_key_user():
+    user, _key = services.key_user(
+        current_tenant, request.headers.get("Authorization"), request.remote_addr
+    )
+    return user
+
+
+@bp.get(f"{PREFIX}/openapi.json")
+def openapi():
+    return jsonify(document(current_tenant))
+
+
+@bp.post(f"{PREFIX}/api-keys")
+def create_api_key():
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "Send the portal email and password with HTTP Basic authentication.",
+            {"WWW-Authenticate": 'Basic realm="api", charset="UTF-8"'},
+        )
+    user = services.password_user(
+        current_tenant, auth.username, auth.password or "", request.remote_addr
+    )
+    key, raw = services.issue_key(user)
+    response = jsonify(id=key.id, key=raw, prefix=key.prefix)
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"  # the key is shown this once
+    return response
+
+
+@bp.get(f"{PREFIX}/credentials")
+def credentials():
+    user = signed_key_user()
+    return jsonify(tenant=current_tenant.slug, user=user.email, role=user.role)
+
+
+@bp.post(f"{PREFIX}/invoices")
+def upload_invoice():
+    user = signed_key_user()
+    services.require(user, "invoices.upload")
+    if request.content_length is not None and request.content_length > MAX_REQUEST:
+        raise _too_large()
+    request.max_content_length = MAX_REQUEST  # also for a body sent without a length
+    xml = request.files.get("xml")
+    if xml is None:
+        raise ApiProblem(400, "missing_file", "Send the invoice XML in the multipart field xml.")
+    xml_data = xml.read(MAX_FILE + 1)
+    pdf = request.files.get("pdf")
+    pdf_data = pdf.read(MAX_FILE + 1) if pdf is not None else None
+    if len(xml_data) > MAX_FILE or (pdf_data is not None and len(pdf_data) > MAX_FILE):
+        raise _too_large()
+    if not pdf_data:
+        pdf_data = None  # an empty pdf field is no PDF
+    email = (request.form.get("email") or "").strip() or None
+    try:
+        result = portal.publish(
+            current_tenant, xml_data, pdf_data, email=email, source="api", user_id=user.id
+        )
+    except portal.IssuerNotAssigned as error:
+        db.session.rollback()
+        raise ApiProblem(403, "issuer_not_assigned", str(error)) from None
+    except portal.PublishError as error:
+        db.session.rollback()
+        raise ApiProblem(422, "invalid_invoice", str(error)) from None
+    first, *others = result.invoices
+    body = services.invoice_json(first)
+    if others:  # a FatturaPA file may carry several invoices
+        body["others"] = [services.invoice_json(i) for i in others]
+    response = jsonify(body)
+    response.status_code = 201 if result.any_created else 200
+    response.headers["Location"] = url_for("api.invoice", invoice_id=first.id)
+    return response
+
+
+def _too_large() -> ApiProblem:
+    return ApiProblem(413, "too_large", "The XML and the PDF may be at most 10 MB each.")
+
+
+@bp.get(f"{PREFIX}/invoices")
+def invoices():
+    user = signed_key_user()
+    services.require(user, "invoices.view")
+    start, end, cursor, limit = (
+        services.query_value(request.args, name) for name in ("from", "to", "cursor", "limit")
+    )
+    rows, next_cursor = services.invoice_page(
+        user,
+        start=services.parse_date("from", start),
+        end=services.parse_date("to", end),
+        cursor=cursor,
+        limit=services.parse_limit(limit),
+    )
+    return jsonify(invoices=[services.invoice_json(i) for i in rows], next_cursor=next_cursor)
+
+
+@bp.get(f"{PREFIX}/invoices/<int:invoice_id>")
+def invoice(invoice_id: int):
+    user = signed_key_user()
+    services.require(user, "invoices.view")
+    return jsonify(services.invoice_json(services.visible_invoice(user, invoice_id)))
+
+
+@bp.get(f"{PREFIX}/invoices/<int:invoice_id>/<any(pdf, xml):what>")
+def invoice_file(invoice_id: int, what: str):
+    user = signed_key_user()
+    services.require(user, "invoices.download")
+    found = services.visible_invoice(user, invoice_id)
+    key = found.pdf_key if what == "pdf" else found.xml_key
+    if key is None:
+        raise ApiProblem(404, "no_pdf", f"Invoice {invoice_id} was published without a PDF.")
+    return serve(key, found.file_name(what), MIME[what])
