@@ -4,7 +4,9 @@ Makes N (default 1,000) DIAN UBL 2.1 invoices for 50 customers, then:
 
 1. the floor: a plain loop that parses each file with the portal's reader and inserts
    its row (companies cached), one commit per invoice, in this process;
-2. the API: the same files posted to `POST /t/bench/api/v1/invoices` over HTTP to
+2. the publishing service (`publish()`) in a loop, in this process: what an upload does
+   without HTTP and the API key (companies, recipient and mail, files, audit);
+3. the API: the same files posted to `POST /t/bench/api/v1/invoices` over HTTP to
    gunicorn serving the app (PostgreSQL, local storage, outbox mail, in-process jobs),
    first by one client, then by several at once.
 
@@ -37,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "bench password that is long enough"
+ADMIN = ("--name", "Admin", "--role", "admin", "--password", PASSWORD)
+BILLER = ("--name", "Biller", "--role", "biller", "--password", PASSWORD)
 
 
 def invoices(count: int) -> list[bytes]:
@@ -106,10 +110,8 @@ def prepare(database_url: str, folder: Path) -> None:
     for args in (
         ["db", "upgrade"],
         ["tenants", "sync"],
-        ["users", "create", "--tenant", "bench", "--email", "admin@bench.test"]
-        + ["--name", "Admin", "--role", "admin", "--password", PASSWORD],
-        ["users", "create", "--tenant", "bench", "--email", "biller@bench.test"]
-        + ["--name", "Biller", "--role", "biller", "--password", PASSWORD],
+        ["users", "create", "--tenant", "bench", "--email", "admin@bench.test", *ADMIN],
+        ["users", "create", "--tenant", "bench", "--email", "biller@bench.test", *BILLER],
     ):
         subprocess.run(flask + args, cwd=ROOT, env=env, check=True, capture_output=True)
 
@@ -175,6 +177,33 @@ def floor(database_url: str, folder: Path, files: list[bytes]) -> float:
     return len(files) / elapsed
 
 
+def publishing_loop(database_url: str, folder: Path, files: list[bytes]) -> float:
+    """The publishing service itself in a loop, in this process: everything an upload
+    does (companies, recipient and its mail, files, audit) except HTTP and the key."""
+    from saas import create_app
+    from saas.extensions import db
+    from saas.portal.services import publish
+    from saas.tenancy.models import Tenant
+
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "STORAGE_URL": f"file://{folder}/storage",
+            "MAIL_URL": "outbox://",
+            "SECRET_KEY": "bench",
+            "INSTANCE_PATH": str(folder / "instance"),
+        }
+    )
+    with app.test_request_context("/"):
+        from flask import g
+
+        g.tenant = tenant = db.session.scalars(db.select(Tenant)).one()
+        start = time.perf_counter()
+        for xml in files:
+            publish(tenant, xml, source="bench")
+        return len(files) / (time.perf_counter() - start)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -183,9 +212,9 @@ def free_port() -> int:
 
 def through_api(database_url, folder, files, clients, workers, threads) -> float:
     port = free_port()
+    gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads)]
-        + ["-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+        [*gunicorn, "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
         cwd=ROOT,
         env=environment(database_url, folder),
     )
@@ -232,9 +261,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--postgres",
-        default=os.environ.get(
-            "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
+        default=os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
         help="a PostgreSQL server URL (a database beside it is created and dropped)",
     )
     parser.add_argument("--count", type=int, default=1000)
@@ -249,6 +276,7 @@ def main() -> None:
     results = {}
     for label, run in (
         ("floor: parse + insert loop", lambda db, f: floor(db, f, files)),
+        ("publish() loop, no HTTP", lambda db, f: publishing_loop(db, f, files)),
         ("API, 1 client, 1 worker", lambda db, f: through_api(db, f, files, 1, 1, 1)),
         (
             f"API, {args.clients} clients, {args.workers}x{args.threads} workers",
@@ -261,8 +289,11 @@ def main() -> None:
             results[label] = run(database.url, folder)
         print(f"{label:<40} {results[label]:8.1f} invoices/s")
     floor_rate = results["floor: parse + insert loop"]
+    service_rate = results["publish() loop, no HTTP"]
     for label, rate in list(results.items())[1:]:
         print(f"{label:<40} {rate / floor_rate:8.0%} of the floor (target: at least 50%)")
+    for label, rate in list(results.items())[2:]:
+        print(f"{label:<40} {rate / service_rate:8.0%} of the publish() loop")
 
 
 if __name__ == "__main__":

@@ -160,11 +160,21 @@ def mail_settings(url: str) -> dict:
             "starttls": _flag("MAIL_URL starttls", query.get("starttls", "false")),
             "username": unquote(parts.username) if parts.username else None,
             "password": unquote(parts.password) if parts.password else None,
-            "timeout": float(query.get("timeout", 10)),
+            "timeout": _number("MAIL_URL timeout", query.get("timeout", "10")),
         }
     raise ConfigError(
         f"MAIL_URL scheme {parts.scheme!r} is not supported (use outbox:// or smtp://)"
     )
+
+
+def _number(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not 0 < number <= 600:
+        raise ConfigError(f"{name} must be between 0 and 600 seconds, not {value!r}")
+    return number
 
 
 def _query_and_port(name: str, url: str) -> tuple[dict, int | None]:

@@ -9,6 +9,9 @@ by the key that was typed, so they are throttled exactly like real ones.
 from __future__ import annotations
 
 import math
+import threading
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +20,27 @@ from sqlalchemy import func, select
 from saas import clock
 from saas.audit import AuditEvent
 from saas.extensions import db
+
+# Process-local locks for databases without advisory locks (the embedded SQLite setup
+# runs one process); striped, so the set stays small whatever the names.
+_STRIPES = [threading.Lock() for _ in range(64)]
+
+
+@contextmanager
+def one_at_a_time(name: str):
+    """Run a check-then-record section for `name` one request at a time.
+
+    Without it, twenty simultaneous wrong passwords all read "4 failures so far" and all
+    get checked. On PostgreSQL this is a transaction-level advisory lock, held by every
+    process until the transaction ends (so commit inside the section); elsewhere a lock
+    of this process.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+        yield
+        return
+    with _STRIPES[zlib.crc32(name.encode()) % len(_STRIPES)]:
+        yield
 
 
 @dataclass(frozen=True)

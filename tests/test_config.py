@@ -1,6 +1,8 @@
 """Settings come only from the environment, with embedded defaults and clear errors."""
 
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,13 +84,25 @@ def test_password_in_a_wrong_url_is_not_printed():
         ("DATABASE_URL", "mysql://u@db/x"),
         ("STORAGE_URL", "ftp://host/x"),
         ("MAIL_URL", "pigeon://coop"),
+        ("MAIL_URL", "smtp://mail.example?timeout=abc"),
     ],
 )
-def test_startup_with_a_wrong_url_prints_one_line_and_exits_1(tmp_path, key, value):
+def test_startup_with_a_wrong_url_prints_one_line_and_exits_3(tmp_path, key, value):
     env = flask_env(**{key: value})
     result = subprocess.run(
         flask_command("routes"), cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith(f"Configuration error: {key}")
+
+
+def test_gunicorn_stops_on_a_wrong_setting_instead_of_restarting_workers(tmp_path):
+    """A boot error (exit 3) makes gunicorn's master give up, not loop on new workers."""
+    env = flask_env(STORAGE_URL="ftp://host/x")
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", "127.0.0.1:0"]
+    result = subprocess.run(
+        [*gunicorn, "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert result.stderr.count("Configuration error: STORAGE_URL") <= 2  # once per worker

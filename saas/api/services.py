@@ -57,7 +57,8 @@ def key_user(tenant, authorization: str | None, ip: str | None) -> tuple[User, a
         )
     check = apikeys.check_api_key(tenant.id, raw.strip())
     if check.error is None:
-        db.session.commit()  # the key's last use
+        if db.session.is_modified(check.key):
+            db.session.commit()  # the key's last use, once a minute
         return check.key.user, check.key
     limit = Limit(KEY_FAILURES.events, current_app.config["API_KEY_FAILURES"], KEY_FAILURES.window)
     wait = retry_after(limit, ip=ip) if ip else 0  # per address, across tenants

@@ -13,14 +13,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from saas import audit, clock
 from saas.auth.models import ApiKey, User
 from saas.extensions import db
 
 KEY_PREFIX = "inv_"
+LAST_USE_PRECISION = timedelta(minutes=1)
 PREFIX_LENGTH = len(KEY_PREFIX) + 8
 # Roles that may hold a key (DESIGN §6: POST api-keys needs an Administrator or Biller).
 KEY_ROLES = ("admin", "biller")
@@ -78,9 +81,16 @@ def check_api_key(tenant_id: int, raw: str | None) -> KeyCheck:
     if not raw.startswith(KEY_PREFIX) or len(raw) <= PREFIX_LENGTH:
         return KeyCheck(error="key_invalid")
     digest = _digest(raw)
-    candidates = db.session.scalars(
-        select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.prefix == raw[:PREFIX_LENGTH])
-    ).all()
+    candidates = (
+        db.session.scalars(
+            select(ApiKey)
+            .where(ApiKey.tenant_id == tenant_id, ApiKey.prefix == raw[:PREFIX_LENGTH])
+            # The user and the companies that scope them come along: one round trip.
+            .options(joinedload(ApiKey.user).joinedload(User.companies))
+        )
+        .unique()
+        .all()
+    )
     key = next((k for k in candidates if hmac.compare_digest(k.key_hash, digest)), None)
     if key is None:
         return KeyCheck(error="key_invalid")
@@ -91,7 +101,11 @@ def check_api_key(tenant_id: int, raw: str | None) -> KeyCheck:
         return KeyCheck(key=key, error=reason)
     if not key.user.active:
         return KeyCheck(key=key, error="user_inactive")
-    key.last_used_at = clock.now()
+    now = clock.now()
+    # Written at most once a minute: a busy integration should not turn every call into
+    # a write (the console shows the time to the minute anyway).
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USE_PRECISION:
+        key.last_used_at = now
     return KeyCheck(key=key)
 
 

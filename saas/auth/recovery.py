@@ -29,7 +29,7 @@ from saas.extensions import db
 from saas.jobs import enqueue, job
 from saas.mail import absolute_url, send_email
 from saas.portal.models import Company
-from saas.throttle import Limit, retry_after
+from saas.throttle import Limit, one_at_a_time, retry_after
 
 RESET_TTL = timedelta(hours=24)
 RESET_PURPOSES = ("reset_tax_id", "reset_email")
@@ -104,17 +104,18 @@ def request_reset_by_tax_id(tenant, tax_id: str, ip: str | None, locale: str) ->
     active user to reset; otherwise nothing is sent and no address is named.
     """
     subject = f"tax_id:{tax_id}"
-    wait = _throttled(tenant, subject, ip)
-    if wait:
-        return ResetRequest(wait=wait)
-    audit.record("password_reset.requested", subject=subject, flow="tax_id")
-    company = db.session.scalars(
-        select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == tax_id)
-    ).first()
-    address = registered_address(company) if company and active_users(company) else None
-    if address:
-        enqueue(send_tax_id_reset, tenant.id, company.id, locale)
-    db.session.commit()
+    with one_at_a_time(f"reset:{tenant.id}:{subject}"):
+        wait = _throttled(tenant, subject, ip)
+        if wait:
+            return ResetRequest(wait=wait)
+        audit.record("password_reset.requested", subject=subject, flow="tax_id")
+        company = db.session.scalars(
+            select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == tax_id)
+        ).first()
+        address = registered_address(company) if company and active_users(company) else None
+        if address:
+            enqueue(send_tax_id_reset, tenant.id, company.id, locale)
+        db.session.commit()
     return ResetRequest(masked_address=mask_email(address) if address else None)
 
 
@@ -149,12 +150,13 @@ def request_reset_by_email(tenant, email: str, ip: str | None, locale: str) -> i
     """
     email = normalize_email(email)
     subject = f"email:{email}"
-    wait = _throttled(tenant, subject, ip)
-    if wait:
-        return wait
-    audit.record("password_reset.requested", subject=subject, flow="email")
-    enqueue(send_email_reset, tenant.id, email, locale)
-    db.session.commit()
+    with one_at_a_time(f"reset:{tenant.id}:{subject}"):
+        wait = _throttled(tenant, subject, ip)
+        if wait:
+            return wait
+        audit.record("password_reset.requested", subject=subject, flow="email")
+        enqueue(send_email_reset, tenant.id, email, locale)
+        db.session.commit()
     return 0
 
 

@@ -20,7 +20,7 @@ from saas.extensions import db
 from saas.jobs import enqueue, job
 from saas.mail import absolute_url, send_email
 from saas.security import hash_password, needs_rehash, verify_password
-from saas.throttle import Limit, retry_after
+from saas.throttle import Limit, one_at_a_time, retry_after
 from saas.throttle import count as throttle_count
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -133,21 +133,22 @@ def authenticate(tenant, login: str, password: str, ip: str | None) -> SignIn:
     """
     user = find_by_login(tenant.id, login)
     subject = f"user:{user.id}" if user else f"login:{login.strip().lower()}"
-    wait = max(
-        retry_after(ACCOUNT_LIMIT, tenant_id=tenant.id, subject=subject),
-        retry_after(IP_LIMIT, ip=ip) if ip else 0,
-    )
-    if wait:
-        audit.record("signin.throttled", user_id=user.id if user else None, subject=subject)
-        db.session.commit()
-        return SignIn(throttled_for=wait)
-    valid = verify_password(user.password_hash if user else None, password)
-    if not (valid and user.active):
-        audit.record("signin.failed", user_id=user.id if user else None, subject=subject)
-        if user is not None and user.active:
-            _warn_owner_when_locked(tenant, user, subject)
-        db.session.commit()
-        return SignIn()
+    with one_at_a_time(f"signin:{tenant.id}:{subject}"):
+        wait = max(
+            retry_after(ACCOUNT_LIMIT, tenant_id=tenant.id, subject=subject),
+            retry_after(IP_LIMIT, ip=ip) if ip else 0,
+        )
+        if wait:
+            audit.record("signin.throttled", user_id=user.id if user else None, subject=subject)
+            db.session.commit()
+            return SignIn(throttled_for=wait)
+        valid = verify_password(user.password_hash if user else None, password)
+        if not (valid and user.active):
+            audit.record("signin.failed", user_id=user.id if user else None, subject=subject)
+            if user is not None and user.active:
+                _warn_owner_when_locked(tenant, user, subject)
+            db.session.commit()
+            return SignIn()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return SignIn(user=user)
@@ -216,12 +217,15 @@ def request_magic_link(tenant, email: str) -> int:
     audit row and a job); the job looks the account up and sends the link.
     """
     email = normalize_email(email)
-    wait = magic_link_wait(tenant, email)
-    if wait:
-        return wait
-    audit.record("magic_link.requested", subject=f"email:{email}")
-    enqueue(send_magic_link, tenant.id, email)
-    db.session.commit()
+    with one_at_a_time(f"magic_link:{tenant.id}:{email}"):
+        wait = magic_link_wait(tenant, email)
+        if wait:
+            audit.record("magic_link.throttled", subject=f"email:{email}", wait=wait)
+            db.session.commit()
+            return wait
+        audit.record("magic_link.requested", subject=f"email:{email}")
+        enqueue(send_magic_link, tenant.id, email)
+        db.session.commit()
     return 0
 
 

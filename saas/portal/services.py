@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import g
-from sqlalchemy import literal, select, tuple_, update
+from sqlalchemy import exists, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from saas import audit, clock
 from saas.auth import tokens
-from saas.auth.models import User
-from saas.auth.services import EMAIL_RE, find_user_by_email, normalize_email, unique_username
+from saas.auth.models import User, membership
+from saas.auth.services import EMAIL_RE, end_other_sessions, normalize_email, unique_username
 from saas.einvoice import EInvoiceError, InvoiceRecord, read_invoices
 from saas.extensions import db
 from saas.jobs import enqueue, job
@@ -109,7 +110,7 @@ def _publish_one(tenant, record: InvoiceRecord, xml, pdf, email, source, user_id
         stored: list[str] = []
         try:
             invoice = _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored)
-            db.session.commit()
+            _commit_keeping_state()
             return invoice, True
         except IntegrityError:
             # Someone else added this invoice, its company or its recipient just now:
@@ -122,10 +123,35 @@ def _publish_one(tenant, record: InvoiceRecord, xml, pdf, email, source, user_id
     raise AssertionError("unreachable")
 
 
+def _commit_keeping_state() -> None:
+    """Commit without expiring what is loaded: the rows just written are what the
+    database now holds, so the caller's answer needs no second round of SELECTs."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored) -> Invoice:
-    issuer = _company(tenant, record.issuer_tax_id, record.issuer_name, "issuer", None)
+    known = {
+        c.tax_id: c
+        for c in db.session.scalars(
+            select(Company).where(
+                Company.tenant_id == tenant.id,
+                Company.tax_id.in_((record.issuer_tax_id, record.customer_tax_id)),
+            )
+        )
+    }
+    issuer = _company(tenant, record.issuer_tax_id, record.issuer_name, "issuer", None, known)
     customer = _company(
-        tenant, record.customer_tax_id, record.customer_name, "customer", record.customer_email
+        tenant,
+        record.customer_tax_id,
+        record.customer_name,
+        "customer",
+        record.customer_email,
+        known,
     )
     # Files first, under keys we make; a failed commit removes them again.
     folder = uuid.uuid4().hex
@@ -140,8 +166,8 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored) -> In
         stored.append(pdf_key)
     invoice = Invoice(
         tenant_id=tenant.id,
-        issuer_company_id=issuer.id,
-        customer_company_id=customer.id,
+        issuer=issuer,
+        customer=customer,
         number=record.number,
         kind=record.kind,
         issue_date=record.issue_date,
@@ -159,34 +185,61 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored) -> In
         pdf_crc32=zlib.crc32(pdf) if pdf is not None else None,
     )
     db.session.add(invoice)
-    recipient = _recipient(tenant, customer, email or record.customer_email)
+    recipients = _recipients(tenant, customer, email or record.customer_email)
     db.session.flush()
     audit.record("invoice.published", user_id=user_id, invoice_id=invoice.id, source=source)
-    if recipient is not None and not onboard(tenant, recipient, first_invoice=invoice):
-        notify(tenant, recipient, invoice)
+    for recipient in recipients:
+        if not onboard(tenant, recipient, first_invoice=invoice):
+            notify(tenant, recipient, invoice)
     return invoice
 
 
-def _company(tenant, tax_id: str, name: str, kind: str, email: str | None) -> Company:
-    company = db.session.scalars(
-        select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == tax_id)
-    ).first()
+def _company(tenant, tax_id: str, name: str, kind: str, email: str | None, known) -> Company:
+    """The tenant's company with this tax id (from `known`, looked up together), or new."""
+    company = known.get(tax_id)
     if company is None:
         company = Company(tenant_id=tenant.id, tax_id=tax_id, name=name, kind=kind, email=email)
         db.session.add(company)
         db.session.flush()
+        known[tax_id] = company
     elif email and not company.email:
         company.email = email
     return company
 
 
-def _recipient(tenant, company: Company, email: str | None) -> User | None:
-    """The customer's recipient for this address, created on the first invoice."""
+def _recipients(tenant, company: Company, email: str | None) -> list[User]:
+    """Who is told about a new invoice of `company`.
+
+    With an address: its recipient, created (and later onboarded) on first use and
+    linked to the company. Without one (CFDI files never carry it): the company's
+    active recipients who were onboarded already. A staff account is never turned
+    into a customer's recipient, whatever address an XML names.
+    """
     if not email:
-        return None
+        return list(
+            db.session.scalars(
+                select(User)
+                .join(membership, membership.c.user_id == User.id)
+                .where(
+                    User.tenant_id == tenant.id,
+                    membership.c.company_id == company.id,
+                    User.kind == "recipient",
+                    User.active.is_(True),
+                    User.welcomed_at.is_not(None),
+                )
+                .order_by(User.id)
+            )
+        )
     email = normalize_email(email)
-    user = find_user_by_email(tenant.id, email)
-    if user is None:
+    linked = (
+        exists()
+        .where(membership.c.user_id == User.id, membership.c.company_id == company.id)
+        .correlate(User)
+    )
+    row = db.session.execute(
+        select(User, linked).where(User.tenant_id == tenant.id, User.email == email)
+    ).first()
+    if row is None:
         user = User(
             tenant_id=tenant.id,
             email=email,
@@ -195,12 +248,19 @@ def _recipient(tenant, company: Company, email: str | None) -> User | None:
             kind="recipient",
             must_change_password=True,
             locale=tenant.default_locale,
+            companies=[company],
         )
         db.session.add(user)
         db.session.flush()
-    if company not in user.companies:
-        user.companies.append(company)
-    return user
+        return [user]
+    user, is_linked = row
+    if user.kind != "recipient":
+        audit.record("invoice.recipient_refused", user_id=user.id, reason="staff_address")
+        return []
+    if not is_linked:
+        db.session.execute(insert(membership).values(user_id=user.id, company_id=company.id))
+        db.session.expire(user, ["companies"])
+    return [user]
 
 
 def onboard(tenant, user: User, first_invoice: Invoice | None = None) -> bool:
@@ -209,14 +269,18 @@ def onboard(tenant, user: User, first_invoice: Invoice | None = None) -> bool:
     One conditional write claims the right to send, so two invoices published at the
     same moment still send one activation.
     """
+    if user.welcomed_at is not None:  # known already: no need to ask the database
+        return False
+    now = clock.now()
     claimed = db.session.execute(
         update(User)
         .where(User.id == user.id, User.welcomed_at.is_(None))
-        .values(welcomed_at=clock.now())
+        .values(welcomed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
         return False
+    set_committed_value(user, "welcomed_at", now)  # what the row now says
     send_access(tenant, user, first=True, invoice=first_invoice)
     return True
 
@@ -235,6 +299,10 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
         user.password_hash = hash_password(password)
         user.password_changed_at = clock.now()
         user.must_change_password = True
+        if not first:
+            # A resend replaces the password: sessions opened with the old one end too.
+            end_other_sessions(user)
+            audit.record("password.replaced", user_id=user.id, reason="access_resent")
         send_email(
             user.email,
             "access_activation",
@@ -418,8 +486,14 @@ def start_export(user: User, company_id=None) -> ExportJob | None:
             ExportJob.tenant_id == user.tenant_id, ExportJob.active_for_user == user.id
         )
     ).first()
-    if active is not None:
+    if active is not None and active.created_at > clock.now() - EXPORT_ABANDONED_AFTER:
         return active
+    if active is not None:
+        # Its job was lost (a worker died, a queue was emptied): let the user start again.
+        active.status, active.error = "failed", "abandoned: no progress for too long"
+        active.active_for_user, active.finished_at = None, clock.now()
+        audit.record("export.abandoned", user_id=user.id, export_id=active.id)
+        db.session.flush()
     ids = pending_ids(user, company_id)
     if not ids:
         return None
@@ -448,6 +522,8 @@ def start_export(user: User, company_id=None) -> ExportJob | None:
 
 
 PROGRESS_EVERY = 0.5  # seconds between progress commits
+# An export still queued or running after this long lost its job; a new one may start.
+EXPORT_ABANDONED_AFTER = timedelta(minutes=30)
 ZIP_COLUMNS = (
     Invoice.id,
     Invoice.number,
@@ -525,6 +601,18 @@ def _progress(export_id: int, done: int) -> None:
     db.session.commit()
 
 
+def _unique_name(name: str, used: set[str]) -> str:
+    """`name`, or `stem-2.ext`, `stem-3.ext`... when two invoices share a date and number
+    (two issuers may number alike): every file of the zip is kept."""
+    stem, dot, ext = name.rpartition(".")
+    candidate, n = name, 1
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{stem}-{n}{dot}{ext}"
+    used.add(candidate.lower())
+    return candidate
+
+
 def write_zip(key: str, invoices, on_progress=None) -> int:
     """Stream a zip of the invoices' files into storage at `key`; returns its size.
 
@@ -534,6 +622,7 @@ def write_zip(key: str, invoices, on_progress=None) -> int:
     """
     storage = get_storage()
     last = time.monotonic()
+    used: set[str] = set()
     with storage.writer(key, "application/zip") as sink:
         archive = StoredZipWriter(sink)
         for done, invoice in enumerate(invoices, 1):
@@ -541,10 +630,9 @@ def write_zip(key: str, invoices, on_progress=None) -> int:
             if invoice.pdf_key:
                 files.append(("pdf", invoice.pdf_key, invoice.pdf_size, invoice.pdf_crc32))
             for ext, source_key, size, crc in files:
+                name = _unique_name(Invoice.file_name(invoice, ext), used)
                 with storage.open(source_key) as source:
-                    archive.add(
-                        Invoice.file_name(invoice, ext), size, crc, invoice.issue_date, source
-                    )
+                    archive.add(name, size, crc, invoice.issue_date, source)
             if on_progress and time.monotonic() - last > PROGRESS_EVERY:
                 on_progress(done)
                 last = time.monotonic()

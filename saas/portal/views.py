@@ -16,7 +16,7 @@ from saas.auth.forms import ConfirmForm, NewPasswordForm
 from saas.auth.models import User
 from saas.auth.views import start_session
 from saas.extensions import db
-from saas.htmx import htmx_target, render
+from saas.htmx import htmx_target, is_htmx, render
 from saas.portal import services
 from saas.portal.models import DownloadEvent, ExportJob, Invoice
 from saas.storage import get_storage
@@ -84,6 +84,7 @@ def invoices():
         "continuing": bool(request.args.get("cursor")),
     }
     partial = "portal/_rows.html" if htmx_target() == "load-more" else "portal/_list.html"
+    context["oob"] = partial == "portal/_list.html" and is_htmx()
     return render("portal/invoices.html", partial, status=422 if errors else 200, **context)
 
 

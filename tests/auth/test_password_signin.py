@@ -135,8 +135,13 @@ def test_twenty_failures_from_one_ip_pause_that_ip(app, tenants, ana):
 def test_session_is_new_at_sign_in_and_cookies_are_locked_down(client, tenants, ana):
     client.get("/t/intertec/login")
     before = client.get_cookie("session").value
+    # What a session held before sign-in (say, planted by an attacker) does not survive it.
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
     response = sign_in(client, "intertec", "ana", PASSWORD, remember="y")
     assert client.get_cookie("session").value != before
+    with client.session_transaction() as session:
+        assert "planted" not in session and session.get("_user_id")
     cookies = response.headers.getlist("Set-Cookie")
     for name in ("session", "remember_token"):
         cookie = next(c for c in cookies if c.startswith(name + "="))
@@ -234,3 +239,40 @@ def test_preferred_language_is_saved_and_used(client, tenants, ana):
     )
     assert response.status_code == 302
     assert '<html lang="it"' in client.get("/t/intertec/").text
+
+
+def test_twenty_simultaneous_wrong_passwords_check_at_most_five(app, tenants, ana):
+    """The account limit holds under concurrency: no burst gets more guesses through."""
+    import threading
+
+    import requests
+
+    from tests.conftest import LiveServer
+
+    with LiveServer(app) as server:
+        sessions = []
+        for _ in range(20):
+            s = requests.Session()
+            page = s.get(f"{server.url}/t/intertec/login", timeout=10)
+            sessions.append((s, csrf_from(page.text)))
+        barrier = threading.Barrier(len(sessions))
+        statuses = []
+
+        def guess(s, token):
+            barrier.wait()
+            response = s.post(
+                f"{server.url}/t/intertec/login",
+                data={"csrf_token": token, "login": "ana", "password": "wrong guess"},
+                timeout=60,
+            )
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=guess, args=pair) for pair in sessions]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(statuses) == 20 and statuses.count(429) == 15
+    with app.app_context():
+        failed = db.session.scalars(select(AuditEvent).filter_by(event="signin.failed")).all()
+        assert len(failed) == 5

@@ -384,6 +384,23 @@ def test_email_flow_end_to_end(smtp_app, smtp, lucia):
         assert NEW not in sent.get_body(("html",)).get_content()
 
 
+def test_email_link_lasts_24_hours_and_a_newer_one_replaces_it(smtp_app, smtp, lucia, frozen_clock):
+    client = smtp_app.test_client()
+    ask_by_email(client, "lucia@example.it")
+    first = link_path(mailed(smtp))
+    clock.travel(timedelta(minutes=2))
+    ask_by_email(client, "lucia@example.it")
+    second = link_path(mailed(smtp, 2))
+    assert first != second
+    assert client.get(first).status_code == 410  # the newer request killed it
+    clock.travel(timedelta(hours=24) - timedelta(seconds=1))
+    assert client.get(second).status_code == 200
+    clock.travel(timedelta(seconds=2))
+    expired = client.get(second)
+    assert expired.status_code == 410
+    assert 'href="/t/adriatica/password/forgot' in expired.text  # a way to ask again
+
+
 def test_email_flow_same_answer_for_unknown_addresses(smtp_app, smtp, lucia):
     known = ask_by_email(smtp_app.test_client(), "lucia@example.it")
     unknown = ask_by_email(smtp_app.test_client(), "nessuno@example.it")

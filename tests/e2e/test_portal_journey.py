@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import LiveServer, wait_until
 from tests.invoices import fake_pdf, ubl_invoice
@@ -55,13 +56,25 @@ def test_recipient_journey(make_app, smtp, tenants, page):
         rows = page.locator("#invoice-rows tr")
         assert rows.count() == 3
 
-        # Filter by dates: htmx updates the list and the URL keeps the filter.
+        # Filter by dates: htmx updates the list in place (the page is not loaded again:
+        # the marker set on it survives) and the URL keeps the filter.
+        page.evaluate("() => { window.stillThisPage = true; }")
         page.get_by_label("Desde").fill("2026-03-10")
         page.get_by_label("Hasta").fill("2026-03-20")
         page.get_by_role("button", name="Filtrar").click()
         page.wait_for_url(re.compile(r".*from=2026-03-10.*to=2026-03-20"))
-        page.wait_for_function("document.querySelectorAll('#invoice-rows tr').length === 1")
+        expect(page.locator("#invoice-rows tr")).to_have_count(1)
         assert "FE-2" in page.locator("#invoice-rows").inner_text()
+        assert page.evaluate("() => window.stillThisPage === true")
+
+        # Dates the wrong way round: the server's answer (422) shows in place.
+        page.get_by_label("Desde").fill("2026-03-30")
+        page.get_by_role("button", name="Filtrar").click()
+        expect(page.locator("#invoice-list [role=alert]")).to_contain_text("Revise las fechas")
+        assert page.evaluate("() => window.stillThisPage === true")
+        page.get_by_label("Desde").fill("2026-03-10")
+        page.get_by_role("button", name="Filtrar").click()
+        expect(page.locator("#invoice-rows tr")).to_have_count(1)
 
         # The PDF is the uploaded file, byte for byte.
         with page.expect_download() as download:

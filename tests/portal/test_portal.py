@@ -14,7 +14,14 @@ from saas.portal.models import DownloadEvent, Invoice
 from tests.auth.conftest import csrf_from, sign_in
 from tests.conftest import LiveServer
 from tests.invoices import fake_pdf, ubl_invoice
-from tests.portal.conftest import activate, activation_link, mails, path_of, publish_for
+from tests.portal.conftest import (
+    activate,
+    activation_link,
+    credentials,
+    mails,
+    path_of,
+    publish_for,
+)
 
 EMAIL = "compras@andina.example"
 
@@ -259,9 +266,13 @@ def test_resend_access_kills_the_old_link(portal_app, tenants):
     from tests.factories import make_user
 
     publish_for(portal_app, "intertec", ubl_invoice("FE-1"))
-    old = path_of(
-        activation_link({m["template"]: m["text"] for m in mails(portal_app)}["access_activation"])
-    )
+    first_mails = {m["template"]: m["text"] for m in mails(portal_app)}
+    old = path_of(activation_link(first_mails["access_activation"]))
+    # The recipient signed in with the first password (and still has to change it).
+    recipient = portal_app.test_client()
+    username, password = credentials(first_mails["access_password"])
+    assert sign_in(recipient, "intertec", username, password).status_code == 302
+    assert recipient.get("/t/intertec/account/password").status_code == 200
     with portal_app.app_context():
         make_user(
             tenants["intertec"].load(),
@@ -273,7 +284,7 @@ def test_resend_access_kills_the_old_link(portal_app, tenants):
     sign_in(staff, "intertec", "soporte", "correct horse battery staple")
     page = staff.get("/t/intertec/console/customers?lang=en")
     assert page.status_code == 200
-    assert "800765432-3" in page.text and "Not activated" in page.text
+    assert "800765432-3" in page.text and ">Activated<" in page.text.replace("<td>", ">")
     with portal_app.app_context():
         from saas.portal.models import Company
 
@@ -290,6 +301,9 @@ def test_resend_access_kills_the_old_link(portal_app, tenants):
         )
     )
     assert portal_app.test_client().get(new).status_code == 200
+    # The password was replaced, so the session opened with the old one is over.
+    ended = recipient.get("/t/intertec/account/password")
+    assert ended.status_code == 302 and "/t/intertec/login" in ended.headers["Location"]
     # Support may resend but not upload; recipients have no console at all.
     assert staff.get("/t/intertec/console/upload").status_code == 403
 
@@ -396,3 +410,64 @@ def test_progress_is_visible_while_the_zip_is_built(portal_app, recipient, monke
     recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
     outside.dispose()
     assert seen == list(range(1, 12))  # one step per invoice, each committed as it went
+
+
+def test_an_export_whose_job_was_lost_does_not_block_the_next(portal_app, recipient):
+    from datetime import timedelta
+
+    from saas import clock
+    from saas.auth.models import User
+    from saas.portal.models import ExportJob
+
+    with portal_app.app_context():
+        user = db.session.scalars(select(User).where(User.email == EMAIL)).one()
+        stuck = ExportJob(
+            tenant_id=user.tenant_id,
+            user_id=user.id,
+            active_for_user=user.id,
+            invoice_ids=[],
+            total=3,
+            created_at=clock.now() - timedelta(minutes=31),
+        )
+        db.session.add(stuck)
+        db.session.commit()
+        stuck_id = stuck.id
+    token = csrf_from(recipient.get("/t/intertec/invoices").text)
+    started = recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
+    assert not started.headers["Location"].endswith(f"/{stuck_id}")
+    assert "Download zip" in recipient.get(started.headers["Location"] + "?lang=en").text
+    with portal_app.app_context():
+        old = db.session.get(ExportJob, stuck_id)
+        assert old.status == "failed" and old.active_for_user is None
+
+
+def test_two_invoices_with_the_same_date_and_number_both_reach_the_zip(portal_app, tmp_path):
+    from types import SimpleNamespace
+
+    from saas.portal.services import write_zip
+    from saas.storage import get_storage
+
+    with portal_app.app_context():
+        storage = get_storage()
+        rows = []
+        for n, body in enumerate((b"<a/>", b"<b/>", b"<c/>"), 1):
+            storage.put(f"tenants/1/t/{n}.xml", body, "application/xml")
+            rows.append(
+                SimpleNamespace(
+                    id=n,
+                    number="FE-1" if n < 3 else "fe-1",
+                    issue_date=date(2026, 1, 5),
+                    xml_key=f"tenants/1/t/{n}.xml",
+                    xml_size=len(body),
+                    xml_crc32=__import__("zlib").crc32(body),
+                    pdf_key=None,
+                )
+            )
+        write_zip("tenants/1/t/all.zip", rows)
+        archive = zipfile.ZipFile(io.BytesIO(storage.read("tenants/1/t/all.zip")))
+    assert archive.namelist() == [
+        "2026-01-05_FE-1.xml",
+        "2026-01-05_FE-1-2.xml",
+        "2026-01-05_fe-1-3.xml",
+    ]
+    assert [archive.read(n) for n in archive.namelist()] == [b"<a/>", b"<b/>", b"<c/>"]

@@ -142,3 +142,35 @@ def test_import_command(portal_app, database_url, tmp_path):
     assert again.returncode == 0 and again.stdout.strip() == "FE-1.xml: already present FE-1"
     with portal_app.app_context():
         assert count(Invoice) == 2
+
+
+def test_a_later_invoice_without_an_address_notifies_the_companys_recipients(portal_app):
+    """CFDI files never name the recipient: the customer's people still hear of it."""
+    publish_for(portal_app, "intertec", ubl_invoice("FE-1"))
+    publish_for(portal_app, "intertec", ubl_invoice("FE-2", email=None))
+    sent = mails(portal_app, "compras@andina.example")
+    assert [m["template"] for m in sent][-1] == "invoice_published"
+    assert "FE-2" in sent[-1]["text"]
+    # A customer nobody was ever onboarded for: the invoice waits, nobody is mailed.
+    publish_for(portal_app, "intertec", ubl_invoice("FE-3", customer="cafetera", email=None))
+    assert not [m for m in mails(portal_app) if "FE-3" in m["text"]]
+
+
+def test_an_address_of_a_staff_user_never_becomes_a_recipient(portal_app):
+    from flask import g
+
+    from tests.factories import make_user
+
+    with portal_app.app_context():
+        from saas.tenancy import load_tenant
+
+        g.tenant = tenant = load_tenant("intertec")
+        admin = make_user(tenant, email="compras@andina.example", username="boss", role="admin")
+        before = (admin.password_hash, admin.must_change_password, admin.session_token)
+    publish_for(portal_app, "intertec", ubl_invoice("FE-1"))
+    with portal_app.app_context():
+        admin = db.session.scalars(select(User).filter_by(username="boss")).one()
+        assert (admin.password_hash, admin.must_change_password, admin.session_token) == before
+        assert admin.companies == [] and admin.welcomed_at is None
+        assert count(Invoice) == 1
+    assert mails(portal_app, "compras@andina.example") == []
