@@ -181,15 +181,19 @@ def google_start():
     if urlsplit(start).netloc != request.host:
         # On a tenant's own domain: sign in on the platform host, where the callback is.
         return redirect(start)
-    session["google_tenant"] = current_tenant.slug
+    # The tenant travels in this sign-in's own state (`<slug>.<random>`, which authlib
+    # still checks against the session), so two sign-ins started in two tabs at two
+    # tenants each come back to their own tenant.
+    state = f"{current_tenant.slug}.{secrets.token_urlsafe(24)}"
     return google_client().authorize_redirect(
-        absolute_url("auth.google_callback"), prompt="select_account"
+        absolute_url("auth.google_callback"), prompt="select_account", state=state
     )
 
 
 @bp.get("/auth/google/callback")
 def google_callback():
-    tenant = load_tenant(session.pop("google_tenant", "") or "")
+    slug, dot, _random = request.args.get("state", "").partition(".")
+    tenant = load_tenant(slug) if dot else None
     if tenant is None:
         abort(404)
     g.tenant = tenant

@@ -127,3 +127,36 @@ def test_tenant_domain_starts_on_the_platform_host(google_app, provider):
     )
     assert response.headers["Location"] == "http://localhost/t/adriatica/login/google"
     assert parse_qs(urlsplit(response.headers["Location"]).query) == {}
+
+
+def test_two_sign_ins_in_two_tabs_each_return_to_their_tenant(google_app, provider, tenants):
+    """Started at Intertec, then at Adriatica in another tab, then Intertec's finishes."""
+    with google_app.app_context():
+        adriatica = tenants["adriatica"].load()
+        adriatica.login_methods = [*adriatica.login_methods, "google"]
+        make_user(adriatica, email="ana@example.com", username="ana", name="Ana Rossi")
+        db.session.commit()
+    client = google_app.test_client()
+
+    def come_back(authorize):
+        back = requests.get(authorize, allow_redirects=False, timeout=10).headers["Location"]
+        back = urlsplit(back)
+        return client.get(f"{back.path}?{back.query}")
+
+    first = client.get("/t/intertec/login/google").headers["Location"]
+    second = client.get("/t/adriatica/login/google").headers["Location"]
+    done = come_back(first)
+    assert done.status_code == 302 and done.headers["Location"].startswith("/t/intertec/")
+    assert "Ana Gómez" in client.get("/t/intertec/account").text
+    # Signing in started a new session, so the other tab's attempt cannot finish: it says
+    # so on its own tenant's sign-in page, and signs nobody in anywhere.
+    late = come_back(second)
+    assert late.status_code == 302 and late.headers["Location"] == "/t/adriatica/login"
+    # (flashed in the language of the callback: Adriatica's, Italian)
+    assert "L'accesso con Google non è stato completato" in client.get(
+        "/t/adriatica/login"
+    ).text.replace("&#39;", "'")
+    assert client.get("/t/adriatica/account").status_code == 302
+    again = come_back(client.get("/t/adriatica/login/google").headers["Location"])
+    assert again.headers["Location"].startswith("/t/adriatica/")
+    assert "Ana Rossi" in client.get("/t/adriatica/account").text

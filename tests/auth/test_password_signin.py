@@ -276,3 +276,21 @@ def test_twenty_simultaneous_wrong_passwords_check_at_most_five(app, tenants, an
     with app.app_context():
         failed = db.session.scalars(select(AuditEvent).filter_by(event="signin.failed")).all()
         assert len(failed) == 5
+
+
+def test_a_tenant_without_password_sign_in_refuses_it(app, client, tenants, ana):
+    """The right password still opens nothing where the tenant turned passwords off."""
+    with app.app_context():
+        tenant = tenants["intertec"].load()
+        tenant.login_methods = ["magic_link"]
+        db.session.commit()
+    page = client.get("/t/intertec/login?lang=en")
+    assert page.status_code == 200 and 'name="password"' not in page.text
+    response = post_form(
+        client,
+        "/t/intertec/login",
+        {"login": "ana", "password": PASSWORD},
+        get_url="/t/intertec/login/magic",  # a page of the tenant with a CSRF token
+    )
+    assert response.status_code == 404
+    assert client.get("/t/intertec/account").status_code == 302  # still signed out
