@@ -173,3 +173,36 @@ def test_shipped_tenant_files_are_valid_copies(tmp_path, app, ctx):
     # The demo tenants are what `make run` serves: they must stay valid.
     shutil.copytree(ROOT / "tenants", tmp_path / "copy")
     assert sync(app, tmp_path / "copy").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "svg, problem",
+    [
+        ('<svg xmlns="http://www.w3.org/2000/svg"><rect onclick="x()"/></svg>', "event handlers"),
+        ('<svg xmlns="http://www.w3.org/2000/svg"><image href="http://e/x.png"/></svg>', "link"),
+        (
+            '<svg xmlns="http://www.w3.org/2000/svg"><style>@import "//e/x.css";</style></svg>',
+            "link",
+        ),
+        ('<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(//e/x)"/></svg>', "link"),
+        ('<svg xmlns="http://www.w3.org/2000/svg"><foreignObject/></svg>', "scripts"),
+        ("<html/>", "not an SVG image"),
+        ("x" * 10, "not a valid SVG"),
+    ],
+)
+def test_logos_that_could_run_or_load_something_are_refused(svg, problem):
+    from saas.tenancy.files import check_logo
+
+    assert problem in check_logo(svg.encode(), ".svg")
+
+
+def test_a_plain_logo_with_its_own_gradient_is_fine():
+    from saas.tenancy.files import LOGO_MAX_BYTES, check_logo
+
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><defs><linearGradient id="g"/></defs>'
+        '<style>.a{fill:url(#g)}</style><rect class="a" style="stroke:url(#g)"/></svg>'
+    )
+    assert check_logo(svg.encode(), ".svg") is None
+    assert check_logo(b"\x89PNG\r\n\x1a\n" + b"0" * 10, ".png") is None
+    assert "larger than" in check_logo(b"\x89PNG\r\n\x1a\n" + b"0" * LOGO_MAX_BYTES, ".png")

@@ -23,9 +23,11 @@ def upgrade():
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('session_token', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_platform_admin')),
-    sa.UniqueConstraint('email', name=op.f('uq_platform_admin_email'))
+    sa.UniqueConstraint('email', name=op.f('uq_platform_admin_email')),
+    sa.UniqueConstraint('session_token', name=op.f('uq_platform_admin_session_token'))
     )
     op.create_table('seat_purchase',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -44,6 +44,12 @@ def unauthorized(code: str, message: str) -> ApiProblem:
     return ApiProblem(401, code, message, {"WWW-Authenticate": 'Bearer realm="api"'})
 
 
+def key_failures_wait(ip: str | None) -> int:
+    """Seconds this address must wait after too many wrong keys (any tenant), else 0."""
+    limit = Limit(KEY_FAILURES.events, current_app.config["API_KEY_FAILURES"], KEY_FAILURES.window)
+    return retry_after(limit, ip=ip) if ip else 0
+
+
 def key_user(tenant, authorization: str | None, ip: str | None) -> tuple[User, apikeys.ApiKey]:
     """The user and key of `Authorization: Bearer <key>`; raises ApiProblem otherwise.
 
@@ -60,8 +66,7 @@ def key_user(tenant, authorization: str | None, ip: str | None) -> tuple[User, a
         if db.session.is_modified(check.key):
             db.session.commit()  # the key's last use, once a minute
         return check.key.user, check.key
-    limit = Limit(KEY_FAILURES.events, current_app.config["API_KEY_FAILURES"], KEY_FAILURES.window)
-    wait = retry_after(limit, ip=ip) if ip else 0  # per address, across tenants
+    wait = key_failures_wait(ip)
     audit.record(
         "api.key_rejected",
         user_id=check.key.user_id if check.key else None,

@@ -65,6 +65,7 @@ class KeyCheck:
 
     key: ApiKey | None = None
     error: str | None = None
+    wait: int = 0  # seconds, when the error is "throttled"
 
     @property
     def message(self) -> str | None:

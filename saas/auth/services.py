@@ -27,7 +27,12 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class UserError(ValueError):
-    """A user cannot be created as asked; the message says why."""
+    """A user cannot be created as asked; the message says why, `code` says which rule
+    (pages word it in the visitor's language)."""
+
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.code = code
 
 
 def normalize_email(email: str) -> str:
@@ -63,17 +68,17 @@ def create_staff_user(
     """A staff user of `tenant` with one of the four roles; the caller commits."""
     email = normalize_email(email)
     if not EMAIL_RE.match(email):
-        raise UserError(f"{email!r} is not an email address")
+        raise UserError(f"{email!r} is not an email address", "invalid_email")
     if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)}")
+        raise UserError(f"role must be one of {', '.join(ROLES)}", "invalid_role")
     if not name.strip():
-        raise UserError("a name is required")
+        raise UserError("a name is required", "name_required")
     if find_user_by_email(tenant.id, email) is not None:
-        raise UserError(f"{email} already has an account in {tenant.slug}")
+        raise UserError(f"{email} already has an account in {tenant.slug}", "email_taken")
     username = unique_username(tenant.id, email)
     problem = password_problem(password, email=email, username=username)
     if problem:
-        raise UserError(problem)
+        raise UserError(problem, "weak_password")
     first_staff = not db.session.scalar(
         select(func.count(User.id)).where(User.tenant_id == tenant.id, User.kind == "staff")
     )

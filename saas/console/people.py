@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from saas import audit
 from saas.auth.models import User
-from saas.auth.services import UserError
+from saas.auth.services import EMAIL_RE, UserError
 from saas.console.forms import BuySeatsForm, CompanyForm, StaffUserForm
 from saas.console.views import bp, staff
 from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
@@ -26,7 +26,26 @@ SEAT_PROBLEMS = {
     "last_admin": lambda: _("This is the last active Administrator: the portal needs one."),
     "owner": lambda: _("The owner of the portal cannot be deleted, deactivated or demoted."),
     "quantity": lambda: _("Choose between 1 and 100 extra users."),
+    "owner_credentials": lambda: _(
+        "Only the owner of the portal can change its email and password, on their account page."
+    ),
 }
+
+
+def show_user_problem(form, problem: UserError) -> None:
+    """Put a refused user's reason on the field it is about, in the page's language."""
+    field, message = {
+        "invalid_email": (form.email, lambda: _("This is not an email address.")),
+        "email_taken": (form.email, lambda: _("Another user already has this email.")),
+        "name_required": (form.name, lambda: _("Write the person's full name.")),
+        "invalid_role": (form.role, lambda: _("Choose a profile.")),
+        "password_required": (
+            form.password,
+            lambda: _("A new email address means a new person: choose a password for them."),
+        ),
+        "weak_password": (form.password, lambda: str(problem)),  # already in this language
+    }.get(problem.code, (form.email, lambda: str(problem)))
+    field.errors = [*field.errors, message()]
 
 
 def issuer_companies() -> list[Company]:
@@ -97,7 +116,7 @@ def users():
             except seats.SeatError as problem:
                 return _page(form, 409, problem=SEAT_PROBLEMS[problem.code]())
             except UserError as problem:
-                form.email.errors = [str(problem)]
+                show_user_problem(form, problem)
             else:
                 flash(
                     _(
@@ -133,10 +152,11 @@ def edit_user(user_id: int):
             )
         except seats.SeatError as problem:
             db.session.rollback()
-            form.role.errors = [SEAT_PROBLEMS[problem.code]()]
-        except UserError:
+            field = form.email if problem.code == "owner_credentials" else form.role
+            field.errors = [SEAT_PROBLEMS[problem.code]()]
+        except UserError as problem:
             db.session.rollback()
-            form.email.errors = [_("Another user already has this email.")]
+            show_user_problem(form, problem)
         else:
             flash(_("Changes to %(name)s saved.", name=user.name), "success")
             return redirect(url_for("console.users"), 303)
@@ -210,7 +230,11 @@ def buy_seats():
 @requires("companies.manage")
 def companies():
     form = CompanyForm()
-    if request.method == "POST" and form.validate():
+    registered = (form.email.data or "").strip().lower()
+    if request.method == "POST" and registered and not EMAIL_RE.match(registered):
+        form.validate()
+        form.email.errors = [*form.email.errors, _("This is not an email address.")]
+    elif request.method == "POST" and form.validate():
         try:
             tax_id = normalize_tax_id(current_tenant.country, form.tax_id.data)
         except InvalidTaxId:

@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from saas import audit
+from saas.api import services as api_services
 from saas.audit import AuditEvent
 from saas.auth import apikeys
 from saas.auth.models import ApiKey, User, membership
@@ -292,11 +293,19 @@ def create_api_key():
 @bp.post("/t/<tenant>/console/api/check")
 @requires("api_keys.manage")
 def check_api_key():
+    # Wrong keys checked here count with the API's, against the same per-address limit:
+    # the page is no back door for guessing keys.
+    wait = api_services.key_failures_wait(request.remote_addr)
     check = apikeys.check_api_key(current_tenant.id, request.form.get("key"))
-    if check.error:
-        audit.record("api.auth_failed", user_id=staff().id, reason=check.error, where="console")
+    if check.error and wait:
+        check = apikeys.KeyCheck(error="throttled", wait=wait)
+    elif check.error:
+        audit.record("api.key_rejected", user_id=staff().id, reason=check.error, where="console")
     db.session.commit()
-    return render("console/_check.html", "console/_check.html", check=check)
+    response = render("console/_check.html", "console/_check.html", check=check)
+    if check.error == "throttled":
+        response.status_code, response.headers["Retry-After"] = 429, str(wait)
+    return response
 
 
 @bp.post("/t/<tenant>/console/api/keys/<int:key_id>/revoke")

@@ -8,6 +8,7 @@ expired. Rows are never deleted: the history of who held what stays.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -66,4 +67,9 @@ class PlatformAdmin(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # What the operator's session holds; a new one at every sign-in and sign-out, so a
+    # copied cookie stops working on the server side too.
+    session_token: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
+    )
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

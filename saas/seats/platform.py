@@ -7,6 +7,8 @@ every request, so deleting an operator ends their access at once.
 
 from __future__ import annotations
 
+import secrets
+import time
 from datetime import timedelta
 from functools import wraps
 
@@ -23,11 +25,14 @@ from saas.seats import services as seats
 from saas.seats.models import PlatformAdmin, SeatPurchase
 from saas.security import hash_password, verify_password
 from saas.tenancy.models import Tenant
-from saas.throttle import Limit, retry_after
+from saas.throttle import Limit, one_at_a_time, retry_after
 
 bp = Blueprint("platform", __name__, template_folder="templates")
 SESSION_KEY = "platform_admin"
+SESSION_STARTED = "platform_since"
+SESSION_LIFETIME = timedelta(hours=12)
 FAILURES = Limit(("platform.signin_failed",), 5, timedelta(minutes=15))
+IP_FAILURES = Limit(("platform.signin_failed",), 20, timedelta(minutes=15))
 
 
 class PlatformError(ValueError):
@@ -52,8 +57,13 @@ def create_platform_admin(*, email: str, name: str, password: str) -> PlatformAd
 
 
 def current_operator() -> PlatformAdmin | None:
-    admin_id = session.get(SESSION_KEY)
-    return db.session.get(PlatformAdmin, admin_id) if admin_id else None
+    """The operator of this session, if its token is still theirs and not too old."""
+    token, started = session.get(SESSION_KEY), session.get(SESSION_STARTED, 0)
+    if not token or time.time() - started > SESSION_LIFETIME.total_seconds():
+        return None
+    return db.session.scalars(
+        select(PlatformAdmin).where(PlatformAdmin.session_token == token)
+    ).first()
 
 
 def operators_only(view):
@@ -73,28 +83,47 @@ def login():
     if request.method == "POST":
         email = normalize_email(request.form.get("email", ""))
         subject = f"platform:{email}"
-        wait = retry_after(FAILURES, subject=subject)
-        admin = db.session.scalar(select(PlatformAdmin).where(PlatformAdmin.email == email))
-        if wait:
-            response = render("auth/throttled.html", status=429, wait=wait, form=None)
-            response.headers["Retry-After"] = str(wait)
-            return response
-        if verify_password(
-            admin.password_hash if admin else None, request.form.get("password", "")
-        ):
-            session.clear()
-            session[SESSION_KEY] = admin.id
-            audit.record("platform.signin", subject=subject)
+        with one_at_a_time(f"platform:{subject}"):
+            wait = max(
+                retry_after(FAILURES, subject=subject),
+                retry_after(IP_FAILURES, ip=request.remote_addr) if request.remote_addr else 0,
+            )
+            admin = db.session.scalar(select(PlatformAdmin).where(PlatformAdmin.email == email))
+            if wait:
+                audit.record("platform.signin_throttled", subject=subject)
+                db.session.commit()
+                response = render(
+                    "auth/throttled.html",
+                    status=429,
+                    wait=wait,
+                    form=None,
+                    back_url=url_for("platform.login"),
+                )
+                response.headers["Retry-After"] = str(wait)
+                return response
+            if verify_password(
+                admin.password_hash if admin else None, request.form.get("password", "")
+            ):
+                session.clear()
+                admin.session_token = secrets.token_urlsafe(32)
+                session[SESSION_KEY] = admin.session_token
+                session[SESSION_STARTED] = int(time.time())
+                audit.record("platform.signin", subject=subject)
+                db.session.commit()
+                return redirect(url_for("platform.index"))
+            audit.record("platform.signin_failed", subject=subject)
             db.session.commit()
-            return redirect(url_for("platform.index"))
-        audit.record("platform.signin_failed", subject=subject)
-        db.session.commit()
         error, status = _("The email or password is not correct."), 401
     return render("platform/login.html", status=status, error=error)
 
 
 @bp.post("/platform/logout")
 def logout():
+    operator = current_operator()
+    if operator is not None:  # the session's token dies with it, wherever it was copied
+        operator.session_token = secrets.token_urlsafe(32)
+        audit.record("platform.signout", subject=f"platform:{operator.email}")
+        db.session.commit()
     session.pop(SESSION_KEY, None)
     return redirect(url_for("platform.login"))
 

@@ -19,14 +19,18 @@ from flask import g
 from sqlalchemy import func, select, update
 
 from saas import audit, clock
+from saas.auth.apikeys import revoke_user_keys
 from saas.auth.models import User
+from saas.auth.passwords import password_problem
 from saas.auth.services import (
+    EMAIL_RE,
     UserError,
     change_password,
     create_staff_user,
     end_other_sessions,
     find_user_by_email,
     normalize_email,
+    unique_username,
 )
 from saas.extensions import db
 from saas.jobs import job
@@ -163,6 +167,8 @@ def create_user(tenant, by: User | None, *, name, email, password, role, compani
         )
         if not user.is_owner:
             _take_seat(tenant, user)
+        if by is not None:  # an Administrator chose the password: changed at first sign-in
+            user.must_change_password = True
         audit.record("seat.assigned", user_id=by.id if by else None, target=user.id)
         db.session.commit()
     except (SeatError, UserError):
@@ -172,32 +178,59 @@ def create_user(tenant, by: User | None, *, name, email, password, role, compani
 
 
 def update_user(tenant, by: User, user: User, *, name, email, role, companies, password=None):
-    """Edit any field; the seat stays with the row (it may now be another person)."""
+    """Edit any field; the seat stays with the row.
+
+    A new email address means another person takes the seat: they get a username of
+    their own and must be given a password, and what the previous person held (their
+    sessions, their API keys) ends. A password set by someone else is changed at the
+    first sign-in. The owner's email and password are the owner's alone to change.
+    """
     if user.is_owner and role != "admin":
         raise SeatError("owner")
     if user.role == "admin" and role != "admin":
         _guard_last_admin(tenant, user)
-    email = normalize_email(email)
+    email, name = normalize_email(email), name.strip()
+    if not EMAIL_RE.match(email):
+        raise UserError(f"{email!r} is not an email address", "invalid_email")
+    if not name:
+        raise UserError("a name is required", "name_required")
+    new_person = email != user.email
+    if user.is_owner and by.id != user.id and (new_person or password):
+        raise SeatError("owner_credentials")
     other = find_user_by_email(tenant.id, email)
     if other is not None and other.id != user.id:
-        raise UserError("email_taken")
+        raise UserError(f"{email} already has an account", "email_taken")
+    if new_person and not password:
+        raise UserError("another person needs a password of their own", "password_required")
+    username = unique_username(tenant.id, email) if new_person else user.username
+    if password:
+        problem = password_problem(password, email=email, username=username)
+        if problem:
+            raise UserError(problem, "weak_password")
     changed = [
         f
         for f, new in (("name", name), ("email", email), ("role", role))
         if getattr(user, f) != new
     ]
-    user.name, user.email, user.role = name, email, role
+    user.name, user.email, user.role, user.username = name, email, role, username
     user.companies = list(companies)
+    if new_person:
+        # The seat changes hands: nothing of the previous person's access carries over.
+        end_other_sessions(user)
+        revoke_user_keys(user, "user_replaced")
     if password:
-        change_password(user, password, reason="set_by_admin")
+        change_password(user, password, reason="set_by_admin" if by.id != user.id else "changed")
+        user.must_change_password = by.id != user.id
     audit.record("user.updated", user_id=by.id, target=user.id, fields=changed)
     db.session.commit()
 
 
 def deactivate_user(tenant, by: User, user: User) -> None:
+    """The user can no longer sign in or use an API key; the seat stays assigned."""
     _guard_last_admin(tenant, user)
     user.active = False
     end_other_sessions(user)
+    revoke_user_keys(user, "user_deactivated")
     audit.record("user.deactivated", user_id=by.id, target=user.id)
     db.session.commit()
 
@@ -226,6 +259,7 @@ def delete_user(tenant, by: User, user: User) -> None:
             seat.user_id = None
     user.active = False
     user.deleted_at = clock.now()
+    revoke_user_keys(user, "user_deleted")
     # The address and username become free for a new user; the originals stay in the audit.
     original = (user.email, user.username)
     user.email = f"deleted-{user.id}.{user.email}"[:254]

@@ -224,7 +224,19 @@ def check_logo(data: bytes, ext: str) -> str | None:
                 return "an SVG may not contain event handlers"
             if "href" in attr and not value.startswith("#"):
                 return "an SVG may not link to other files"
+        # CSS may load files too: in a <style> element or a style attribute.
+        css = (
+            " ".join([element.text or ""] if etree.QName(element).localname == "style" else [])
+            + " "
+            + element.attrib.get("style", "")
+        )
+        if _EXTERNAL_CSS.search(css):
+            return "an SVG may not link to other files"
     return None
+
+
+# url(...) that is not a fragment of the same image, and @import.
+_EXTERNAL_CSS = re.compile(r"@import|url\(\s*(?![\s'\"]*#)", re.IGNORECASE)
 
 
 class _Checker:

@@ -13,7 +13,7 @@ from saas.audit import AuditEvent
 from saas.auth.models import ApiKey
 from saas.console.models import UploadBatch
 from saas.extensions import db
-from saas.permissions import PERMISSIONS, ROLES
+from saas.permissions import ROLES
 from saas.tenancy.models import Tenant
 from saas.tenancy.services import sync_tenants
 from tests.auth.conftest import csrf_from, sign_in
@@ -31,20 +31,42 @@ def staff_client(app, tenants, role, slug="intertec", **values):
     return client
 
 
-# (method, path, permission) for every console route; {id} is filled per test.
+ALL = {"admin", "biller", "accountant", "support"}
+PUBLISHERS = {"admin", "biller"}
+READERS = {"admin", "biller", "accountant"}
+ADMIN = {"admin"}
+
+# Who may use each console route, written out here (not read from saas/permissions.py,
+# so a wrong entry there fails this test): (method, path, roles allowed). Others get 403.
 ROUTES = [
-    ("GET", "/t/intertec/console/", "dashboard.view"),
-    ("GET", "/t/intertec/console/invoices", "invoices.view"),
-    ("GET", "/t/intertec/console/invoices/{invoice}/xml", "invoices.download"),
-    ("GET", "/t/intertec/console/customers", "customers.view"),
-    ("GET", "/t/intertec/console/upload", "invoices.upload"),
-    ("GET", "/t/intertec/console/uploads", "invoices.upload"),
-    ("GET", "/t/intertec/console/api", "api_keys.manage"),
-    ("GET", "/t/intertec/console/settings", "settings.manage"),
-    ("GET", "/t/intertec/console/users", "users.manage"),
-    ("GET", "/t/intertec/console/users/buy", "users.manage"),
-    ("GET", "/t/intertec/console/companies", "companies.manage"),
-    ("GET", "/t/intertec/console/audit", "audit.view"),
+    ("GET", "/t/intertec/console/", ALL),
+    ("GET", "/t/intertec/console/invoices", ALL),
+    ("GET", "/t/intertec/console/invoices/{invoice}/xml", READERS),
+    ("GET", "/t/intertec/console/invoices/{invoice}/pdf", READERS),
+    ("GET", "/t/intertec/console/customers", ALL),
+    ("POST", "/t/intertec/console/customers/{customer}/resend", {"admin", "biller", "support"}),
+    ("GET", "/t/intertec/console/upload", PUBLISHERS),
+    ("POST", "/t/intertec/console/upload", PUBLISHERS),
+    ("GET", "/t/intertec/console/uploads", PUBLISHERS),
+    ("POST", "/t/intertec/console/uploads", PUBLISHERS),
+    ("GET", "/t/intertec/console/uploads/{batch}", PUBLISHERS),
+    ("GET", "/t/intertec/console/api", PUBLISHERS),
+    ("POST", "/t/intertec/console/api/keys", PUBLISHERS),
+    ("POST", "/t/intertec/console/api/check", PUBLISHERS),
+    ("POST", "/t/intertec/console/api/keys/{key}/revoke", PUBLISHERS),
+    ("GET", "/t/intertec/console/settings", ADMIN),
+    ("POST", "/t/intertec/console/settings", ADMIN),
+    ("POST", "/t/intertec/console/settings/preview", ADMIN),
+    ("GET", "/t/intertec/console/users", ADMIN),
+    ("POST", "/t/intertec/console/users", ADMIN),
+    ("GET", "/t/intertec/console/users/{user}", ADMIN),
+    ("POST", "/t/intertec/console/users/{user}", ADMIN),
+    ("POST", "/t/intertec/console/users/{user}/deactivate", ADMIN),
+    ("GET", "/t/intertec/console/users/buy", ADMIN),
+    ("POST", "/t/intertec/console/users/buy", ADMIN),
+    ("GET", "/t/intertec/console/companies", ADMIN),
+    ("POST", "/t/intertec/console/companies", ADMIN),
+    ("GET", "/t/intertec/console/audit", ADMIN),
 ]
 
 
@@ -53,31 +75,87 @@ def invoice_id(app, tenants):
     return publish_for(app, "intertec", ubl_invoice("FE-1"), fake_pdf("FE-1"))[0]
 
 
+@pytest.fixture
+def route_ids(app, tenants, invoice_id):
+    """Rows for the routes that name one: a customer, an upload batch, a key, a user."""
+    from saas.auth import apikeys
+    from saas.portal.models import Company, Invoice
+
+    with app.app_context():
+        tenant = tenants["intertec"].load()
+        author = make_user(tenant, role="biller", username="author", email="author@i.co")
+        _key, _raw = apikeys.create_api_key(author)
+        batch = UploadBatch(tenant_id=tenant.id, user_id=author.id, total=0)
+        db.session.add(batch)
+        db.session.commit()
+        customer = db.session.get(Invoice, invoice_id).customer_company_id
+        assert db.session.get(Company, customer).kind == "customer"
+        return {
+            "invoice": invoice_id,
+            "customer": customer,
+            "batch": batch.id,
+            "key": _key.id,
+            "user": author.id,
+        }
+
+
+def test_every_console_route_is_in_the_table(app):
+    """A new console page without a line here (and a permission) fails this test."""
+    listed = {
+        (method, re.sub(r"\{\w+\}", "X", path).replace("/t/intertec", ""))
+        for method, path, _roles in ROUTES
+    }
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("console."):
+            continue
+        assert getattr(app.view_functions[rule.endpoint], "permission", None), rule.rule
+        path = re.sub(r"<[^>]+>", "X", rule.rule).replace("/t/X", "")
+        path = path.replace("/X/X", "/X/xml") if "invoices" in path else path
+        path = path.replace("users/X/X", "users/X/deactivate")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (method, path) in listed, (method, rule.rule)
+
+
 @pytest.mark.parametrize("role", [*ROLES, "recipient"])
-def test_roles_as_a_table(app, tenants, invoice_id, role):
+def test_roles_as_a_table(app, tenants, route_ids, role):
     if role == "recipient":
         client = staff_client(app, tenants, None, kind="recipient")
+        token = csrf_from(client.get("/t/intertec/account").text)
     else:
         client = staff_client(app, tenants, role)
-    for method, path, permission in ROUTES:
-        response = client.open(path.format(invoice=invoice_id), method=method)
-        expected = 200 if role in PERMISSIONS[permission] else 403
-        assert response.status_code == expected, (role, path, response.status_code)
+        token = csrf_from(client.get("/t/intertec/console/").text)
+    for method, path, allowed in ROUTES:
+        url = path.format(**route_ids)
+        data = {"csrf_token": token} if method == "POST" else None
+        response = client.open(url, method=method, data=data)
+        if role in allowed:
+            # A batch is its author's alone, and a Biller revokes only their own keys:
+            # those answer 404 to others (the ownership rule, not the profile's).
+            owned = "{batch}" in path or ("{key}" in path and role != "admin")
+            refused = (403, 500) if owned else (403, 404, 500)
+            assert response.status_code not in refused, (role, method, url)
+        else:
+            assert response.status_code == 403, (role, method, url, response.status_code)
 
 
-def test_anonymous_people_are_sent_to_sign_in(app, tenants, invoice_id):
+def test_anonymous_people_are_sent_to_sign_in(app, tenants, route_ids):
     client = app.test_client()
-    for method, path, _permission in ROUTES:
-        response = client.open(path.format(invoice=invoice_id), method=method)
-        assert response.status_code == 302 and "/t/intertec/login" in response.headers["Location"]
+    for method, path, _roles in ROUTES:
+        response = client.open(path.format(**route_ids), method=method)
+        if method == "GET":
+            assert response.status_code == 302, path
+            assert "/t/intertec/login" in response.headers["Location"]
+        else:  # no session, so no CSRF token either: refused before anything else
+            assert response.status_code in (302, 400), path
 
 
 def test_another_tenants_staff_gets_404(app, tenants, invoice_id):
     client = staff_client(app, tenants, "admin", slug="azteca")
     assert client.get(f"/t/azteca/console/invoices/{invoice_id}/xml").status_code == 404
     assert client.get(f"/t/azteca/console/invoices/{invoice_id}/pdf").status_code == 404
-    # The other tenant's pages do not open with this session at all.
-    assert client.get("/t/intertec/console/").status_code in (302, 403, 404)
+    # The other tenant's pages do not open with this session at all: sign in there first.
+    elsewhere = client.get("/t/intertec/console/")
+    assert elsewhere.status_code == 302 and "/t/intertec/login" in elsewhere.headers["Location"]
     page = client.get("/t/azteca/console/invoices?lang=en").text
     assert "FE-1" not in page
 
@@ -327,3 +405,43 @@ def test_audit_log_filters(app, tenants):
     assert "zoe@example.com" in zoe
     other = staff_client(app, tenants, "admin", slug="azteca")
     assert "zoe@example.com" not in other.get("/t/azteca/console/audit?lang=en").text
+
+
+def test_another_tenants_rows_are_404_on_every_console_route_that_names_one(
+    app, tenants, route_ids
+):
+    """Azteca's Administrator, on Azteca's URLs, with ids of Intertec's rows."""
+    client = staff_client(app, tenants, "admin", slug="azteca")
+    token = csrf_from(client.get("/t/azteca/console/").text)
+    for method, path, _roles in ROUTES:
+        if "{" not in path:
+            continue
+        url = path.format(**route_ids).replace("/t/intertec/", "/t/azteca/")
+        data = {"csrf_token": token} if method == "POST" else None
+        assert client.open(url, method=method, data=data).status_code == 404, url
+    with app.app_context():  # and nothing happened to them
+        assert db.session.get(ApiKey, route_ids["key"]).revoked_at is None
+        from saas.auth.models import User
+
+        assert db.session.get(User, route_ids["user"]).active
+
+
+def test_checking_wrong_keys_on_the_api_page_is_throttled_like_the_api(app, tenants):
+    client = staff_client(app, tenants, "biller")
+    token = csrf_from(client.get("/t/intertec/console/api").text)
+
+    def check(key):
+        return client.post(
+            "/t/intertec/console/api/check?lang=en",
+            data={"csrf_token": token, "key": key},
+            headers={"HX-Request": "true"},
+        )
+
+    for n in range(20):
+        assert "is not valid" in check(f"inv_guess{n:03d}_x").text
+    refused = check("inv_guess999_x")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Too many wrong keys were checked from here" in refused.text
+    # The same address is now refused by the API too: one limit for both doors.
+    api = client.get("/t/intertec/api/v1/credentials", headers={"Authorization": "Bearer inv_x_y"})
+    assert api.status_code == 429

@@ -98,20 +98,45 @@ def machine_for(app):
                 except seats.SeatError as error:
                     assert error.code == "no_free_seat"
 
-        @rule(data=st.data())
-        def edit(self, data):
+        @rule(data=st.data(), role=st.sampled_from(["admin", "biller", "accountant", "support"]))
+        def edit(self, data, role):
+            """Another person takes the seat (new address, new password) or the same one
+            gets another profile."""
             users = self.users()
             if users:
                 user = data.draw(st.sampled_from(users))
+                self.n += 1
+                new_person = data.draw(st.booleans())
+                held = seats.seat_of(user)
                 seats.update_user(
                     self.tenant,
                     self.owner,
                     user,
-                    name="Someone else",
-                    email=f"other{user.id}@x.mx",
-                    role="support",
+                    name=f"Someone {self.n}",
+                    email=f"other{self.n}@x.mx" if new_person else user.email,
+                    role=role,
                     companies=[],
+                    password=f"{PASSWORD} {self.n}" if new_person else None,
                 )
+                assert seats.seat_of(user) == held  # the seat stays with the row
+
+        @rule(action=st.sampled_from(["deactivate", "delete", "demote"]))
+        def touch_the_owner(self, action):
+            """Nobody removes or demotes the owner, the admin who can never go."""
+            with pytest.raises(seats.SeatError):
+                if action == "demote":
+                    seats.update_user(
+                        self.tenant,
+                        self.owner,
+                        self.owner,
+                        name="Owner",
+                        email=self.owner.email,
+                        role="biller",
+                        companies=[],
+                    )
+                else:
+                    getattr(seats, f"{action}_user")(self.tenant, self.owner, self.owner)
+            db.session.rollback()
 
         @rule(data=st.data())
         def delete(self, data):
@@ -158,7 +183,6 @@ def machine_for(app):
                 )
             )
             assert total <= seats.plan_of(self.tenant).extra_users_included + bought
-            assert counts.get("assigned", 0) + counts.get("burned", 0) <= total
             # Every assigned seat has one living user, and nobody holds two.
             holders = db.session.scalars(
                 select(Seat.user_id).where(
@@ -180,6 +204,11 @@ def machine_for(app):
         def burned_seats_stay_burned(self):
             for seat_id in self.burned:
                 assert db.session.get(Seat, seat_id).state in ("burned", "expired")
+
+        @invariant()
+        def the_owner_stays_an_active_administrator(self):
+            owner = db.session.get(User, self.owner.id)
+            assert owner.active and owner.role == "admin" and owner.deleted_at is None
 
         @invariant()
         def nothing_is_deleted(self):

@@ -93,16 +93,18 @@ def test_delete_burns_the_seat_deactivate_keeps_it(app, owner):
     assert "is deactivated; the seat stays assigned" in act(owner, uid, "deactivate").text
     # Deactivated: edit the data for another person, then reactivate: no new seat needed.
     page = owner.get(f"/t/azteca/console/users/{uid}?lang=en")
-    edited = owner.post(
-        f"/t/azteca/console/users/{uid}?lang=en",
-        data={
-            "csrf_token": csrf_from(page.text),
-            "name": "Nuevo Nombre",
-            "email": "nuevo@azteca.mx",
-            "password": "",
-            "role": "support",
-        },
-    )
+    data = {
+        "csrf_token": csrf_from(page.text),
+        "name": "Nuevo Nombre",
+        "email": "nuevo@azteca.mx",
+        "password": "",
+        "role": "support",
+    }
+    refused = owner.post(f"/t/azteca/console/users/{uid}?lang=en", data=data)
+    assert refused.status_code == 422
+    assert "A new email address means a new person: choose a password" in refused.text
+    data["password"] = "la clave del nuevo es larga"
+    edited = owner.post(f"/t/azteca/console/users/{uid}?lang=en", data=data)
     assert edited.status_code == 303
     assert "can sign in again" in act(owner, uid, "reactivate").text
     page = owner.get("/t/azteca/console/users?lang=en").text
@@ -242,12 +244,12 @@ def test_a_biller_of_company_a_gets_404_on_company_bs_invoices(app, tenants):
         company_a = db.session.scalars(
             select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == "900123456-8")
         ).one()
-        owner = seats.create_user(
+        seats.create_user(
             tenant, None, name="Owner", email="own@i.co", password=PASSWORD, role="admin"
         )
         seats.create_user(
             tenant,
-            owner,
+            None,  # as the command line does: no first-sign-in change to go through
             name="Bill",
             email="bill@i.co",
             password=PASSWORD,
@@ -345,3 +347,172 @@ def test_another_tenants_admin_gets_404_on_a_users_pages(app, tenants, owner):
     # On Intertec's own URLs Olga's session is nobody: sign in first.
     response = owner.get("/t/intertec/console/users")
     assert response.status_code == 302 and "/t/intertec/login" in response.headers["Location"]
+
+
+def test_a_seat_given_to_another_person_keeps_nothing_of_the_previous_one(app, tenants, owner):
+    from saas.auth import apikeys
+
+    new_user(owner, 1)
+    uid = user_id(app, "user1@azteca.mx")
+    with app.app_context():
+        g.tenant = tenants["azteca"].load()
+        _key, raw = apikeys.create_api_key(db.session.get(User, uid))
+        db.session.commit()
+    previous = app.test_client()
+    assert sign_in(previous, "azteca", "user1", "una contraseña bastante larga").status_code == 302
+    act(owner, uid, "deactivate")
+    with app.app_context():
+        assert apikeys.check_api_key(tenants["azteca"].id, raw).error == "key_revoked_manually"
+    page = owner.get(f"/t/azteca/console/users/{uid}?lang=en")
+    owner.post(
+        f"/t/azteca/console/users/{uid}?lang=en",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "name": "Nueva Persona",
+            "email": "nueva@azteca.mx",
+            "password": "la clave de la nueva persona",
+            "role": "biller",
+        },
+    )
+    act(owner, uid, "reactivate")
+    # The previous person: old username and password open nothing, old key is revoked.
+    assert (
+        sign_in(app.test_client(), "azteca", "user1", "una contraseña bastante larga").status_code
+        == 401
+    )
+    assert previous.get("/t/azteca/console/").status_code == 302
+    with app.app_context():
+        check = apikeys.check_api_key(tenants["azteca"].id, raw)
+        assert check.error == "key_revoked_manually"
+        row = db.session.get(User, uid)
+        assert row.username == "nueva" and row.must_change_password and row.active
+    # The new person signs in with their own name and must choose a password first.
+    newcomer = app.test_client()
+    response = sign_in(newcomer, "azteca", "nueva", "la clave de la nueva persona")
+    assert response.status_code == 302
+    assert newcomer.get("/t/azteca/console/").headers["Location"].endswith("/account/password")
+
+
+def test_edits_follow_the_password_rules_and_speak_the_language(app, owner):
+    new_user(owner, 1)
+    uid = user_id(app, "user1@azteca.mx")
+    page = owner.get(f"/t/azteca/console/users/{uid}?lang=es")
+    weak = owner.post(
+        f"/t/azteca/console/users/{uid}?lang=es",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "name": "User 1",
+            "email": "user1@azteca.mx",
+            "password": "a",
+            "role": "biller",
+        },
+    )
+    assert weak.status_code == 422 and "Use al menos 10 caracteres" in weak.text
+    taken = owner.post(
+        f"/t/azteca/console/users/{uid}?lang=es",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "name": "Otra",
+            "email": "olga@azteca.mx",
+            "password": "una contraseña bastante larga",
+            "role": "biller",
+        },
+    )
+    assert taken.status_code == 422
+    assert "Otro usuario ya tiene este correo electrónico." in taken.text
+    assert "already has an account" not in taken.text
+
+
+def test_another_administrator_cannot_take_over_the_owners_account(app, tenants, owner):
+    new_user(owner, 1, role="admin")
+    with app.app_context():
+        db.session.get(User, user_id(app, "user1@azteca.mx")).must_change_password = False
+        db.session.commit()
+    co_admin = app.test_client()
+    assert sign_in(co_admin, "azteca", "user1", "una contraseña bastante larga").status_code == 302
+    olga = user_id(app, "olga@azteca.mx")
+    page = co_admin.get(f"/t/azteca/console/users/{olga}?lang=en")
+    for email, password in (
+        ("evil@x.mx", "una clave robada muy larga"),
+        ("olga@azteca.mx", "otra clave robada larga"),
+    ):
+        response = co_admin.post(
+            f"/t/azteca/console/users/{olga}?lang=en",
+            data={
+                "csrf_token": csrf_from(page.text),
+                "name": "Olga Owner",
+                "email": email,
+                "password": password,
+                "role": "admin",
+            },
+        )
+        assert response.status_code == 422
+        assert "Only the owner of the portal can change its email and password" in response.text
+    demoted = co_admin.post(
+        f"/t/azteca/console/users/{olga}?lang=en",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "name": "Olga Owner",
+            "email": "olga@azteca.mx",
+            "password": "",
+            "role": "biller",
+        },
+    )
+    assert demoted.status_code == 422
+    assert sign_in(app.test_client(), "azteca", "olga", PASSWORD).status_code == 302
+    with app.app_context():
+        row = db.session.get(User, olga)
+        assert row.email == "olga@azteca.mx" and row.role == "admin"
+
+
+def platform_sign_in(client, password=PASSWORD):
+    page = client.get("/platform/login")
+    return client.post(
+        "/platform/login",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "email": "ops@platform.test",
+            "password": password,
+        },
+    )
+
+
+def test_the_platform_sign_in_is_guarded(app, frozen_clock):
+    with app.app_context():
+        create_platform_admin(email="ops@platform.test", name="Ops", password=PASSWORD)
+    client = app.test_client()
+    no_token = client.post(
+        "/platform/login", data={"email": "ops@platform.test", "password": PASSWORD}
+    )
+    assert no_token.status_code == 400 and "platform_admin" not in str(client.get_cookie("session"))
+    for _ in range(5):
+        assert platform_sign_in(client, "wrong password").status_code == 401
+    refused = platform_sign_in(client)  # even the right password waits now
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    clock.travel(timedelta(minutes=16))
+    assert platform_sign_in(client).status_code == 302
+
+
+def test_signing_out_of_the_platform_ends_copies_of_the_session(app):
+    with app.app_context():
+        create_platform_admin(email="ops@platform.test", name="Ops", password=PASSWORD)
+    client = app.test_client()
+    assert platform_sign_in(client).status_code == 302
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/platform/").status_code == 200
+    page = client.get("/platform/")
+    client.post("/platform/logout", data={"csrf_token": csrf_from(page.text)})
+    assert copy.get("/platform/").status_code == 302  # the copied cookie is worth nothing
+
+
+def test_platform_sessions_last_twelve_hours(app, frozen_clock, monkeypatch):
+    import time
+
+    with app.app_context():
+        create_platform_admin(email="ops@platform.test", name="Ops", password=PASSWORD)
+    client = app.test_client()
+    platform_sign_in(client)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 12 * 3600 + 1)
+    assert client.get("/platform/").status_code == 302
