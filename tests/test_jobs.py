@@ -64,3 +64,54 @@ def test_real_worker_delivers_mail_and_retries_through_an_outage(
         wait_until(lambda: status_of(second.id) == SENT, timeout=30, message="retry by the worker")
         assert [m["To"] for m in smtp.messages] == ["ana@example.com", "bea@example.com"]
         assert rq_worker.poll() is None  # the worker is still running
+
+
+@pytest.mark.redis
+def test_real_worker_runs_the_default_and_exports_queues(
+    make_app, clean_redis, rq_worker, smtp, tenants
+):
+    """A bulk upload (queue `default`) then a pending-downloads zip (queue `exports`),
+    each done by the worker process, not by the web process."""
+    import io
+    import zipfile
+
+    from werkzeug.datastructures import FileStorage
+
+    from saas.console.models import UploadBatch
+    from saas.console.services import start_upload
+    from saas.portal.models import ExportJob
+    from saas.portal.services import start_export
+    from saas.storage import get_storage
+    from tests.factories import make_user
+    from tests.invoices import ubl_invoice
+
+    app = make_app(REDIS_URL=clean_redis, MAIL_URL=smtp.url)
+    with app.test_request_context("/"):
+        g.tenant = tenant = tenants["intertec"].load()
+        biller = make_user(tenant, role="biller", username="bill", email="bill@i.co")
+        files = [FileStorage(io.BytesIO(ubl_invoice(f"FE-{n}")), f"fe-{n}.xml") for n in (1, 2)]
+        batch_id = start_upload(biller, files).id
+        assert db.session.get(UploadBatch, batch_id).status == "queued"  # not run here
+
+        def upload_done():
+            db.session.expire_all()
+            return db.session.get(UploadBatch, batch_id).status == "done"
+
+        wait_until(upload_done, timeout=60, message="the upload job on the default queue")
+
+        from saas.auth.models import User
+
+        recipient = db.session.scalars(
+            db.select(User).where(User.email == "compras@andina.example")
+        ).one()
+        export_id = start_export(recipient).id
+
+        def export_done():
+            db.session.expire_all()
+            return db.session.get(ExportJob, export_id).status == "done"
+
+        wait_until(export_done, timeout=60, message="the zip job on the exports queue")
+        export = db.session.get(ExportJob, export_id)
+        archive = zipfile.ZipFile(io.BytesIO(get_storage().read(export.zip_key)))
+        assert sorted(archive.namelist()) == ["2026-01-15_FE-1.xml", "2026-01-15_FE-2.xml"]
+    assert rq_worker.poll() is None
