@@ -72,3 +72,33 @@ def test_same_tax_id_in_two_tenants_is_allowed(ctx):
     make_company(a, tax_id="900123456")
     make_company(b, tax_id="900123456")
     assert db.session.query(Company).count() == 2
+
+
+def test_every_tenant_owned_table_keeps_to_the_rules():
+    """Non-null, indexed tenant_id; every unique constraint starts with it (DESIGN §4)."""
+    from sqlalchemy import UniqueConstraint
+
+    from saas import models  # noqa: F401  every model
+    from saas.extensions import db
+    from saas.tenancy.models import TenantScoped
+
+    # Random values (tokens) are unique on their own: no tenant's data in them.
+    random_values = {
+        ("user", "session_token"),
+        ("one_time_token", "token_hash"),
+        ("api_key", "key_hash"),
+    }
+    owned = [m for m in db.Model.__subclasses__() if issubclass(m, TenantScoped)]
+    assert len(owned) >= 10, [m.__name__ for m in owned]
+    for model in owned:
+        table = model.__table__
+        column = table.c.tenant_id
+        assert not column.nullable, table.name
+        assert any(list(index.columns)[0] is column for index in table.indexes) or column.index, (
+            table.name
+        )
+        for constraint in table.constraints:
+            if isinstance(constraint, UniqueConstraint):
+                first = list(constraint.columns)[0]
+                if (table.name, first.name) not in random_values:
+                    assert first is column, (table.name, constraint.name)
