@@ -341,6 +341,20 @@ def _admins(tenant) -> list[User]:
     )
 
 
+def _tell_admins(tenant, template: str, purchase: SeatPurchase, page: str) -> None:
+    """Email every active Administrator of `tenant` about `purchase`, linking to `page`."""
+    for admin in _admins(tenant):
+        send_email(
+            admin.email,
+            template,
+            tenant=tenant,
+            locale=admin.locale,
+            purchase=purchase,
+            user=admin,
+            link=absolute_url(page, tenant=tenant.slug),
+        )
+
+
 def activate_purchase(purchase: SeatPurchase, operator: PlatformAdmin) -> None:
     """Confirm a pending purchase: its seats exist for a year; the Administrators are told."""
     claimed = db.session.execute(
@@ -367,16 +381,7 @@ def activate_purchase(purchase: SeatPurchase, operator: PlatformAdmin) -> None:
         quantity=purchase.quantity,
         operator=operator.email,
     )
-    for admin in _admins(tenant):
-        send_email(
-            admin.email,
-            "seats_activated",
-            tenant=tenant,
-            locale=admin.locale,
-            purchase=purchase,
-            user=admin,
-            link=absolute_url("console.users", tenant=tenant.slug),
-        )
+    _tell_admins(tenant, "seats_activated", purchase, "console.users")
     db.session.commit()
 
 
@@ -397,16 +402,7 @@ def expire_purchases(tenant) -> int:
         )
     ):
         purchase.reminded_at = now
-        for admin in _admins(tenant):
-            send_email(
-                admin.email,
-                "seats_expiring",
-                tenant=tenant,
-                locale=admin.locale,
-                purchase=purchase,
-                user=admin,
-                link=absolute_url("console.buy_seats", tenant=tenant.slug),
-            )
+        _tell_admins(tenant, "seats_expiring", purchase, "console.buy_seats")
     expired = db.session.scalars(
         select(SeatPurchase).where(
             SeatPurchase.tenant_id == tenant.id,
