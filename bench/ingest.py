@@ -116,15 +116,11 @@ def prepare(database_url: str, folder: Path) -> None:
         subprocess.run(flask + args, cwd=ROOT, env=env, check=True, capture_output=True)
 
 
-def floor(database_url: str, folder: Path, files: list[bytes]) -> float:
-    """Parse and insert, nothing else: the rate the API is measured against."""
+def bench_app(database_url: str, folder: Path):
+    """The app in this process, on the bench's database and storage."""
     from saas import create_app
-    from saas.einvoice import read_invoices
-    from saas.extensions import db
-    from saas.portal.models import Company, Invoice
-    from saas.tenancy.models import Tenant
 
-    app = create_app(
+    return create_app(
         {
             "DATABASE_URL": database_url,
             "STORAGE_URL": f"file://{folder}/storage",
@@ -133,6 +129,16 @@ def floor(database_url: str, folder: Path, files: list[bytes]) -> float:
             "INSTANCE_PATH": str(folder / "instance"),
         }
     )
+
+
+def floor(database_url: str, folder: Path, files: list[bytes]) -> float:
+    """Parse and insert, nothing else: the rate the API is measured against."""
+    from saas.einvoice import read_invoices
+    from saas.extensions import db
+    from saas.portal.models import Company, Invoice
+    from saas.tenancy.models import Tenant
+
+    app = bench_app(database_url, folder)
     with app.app_context():
         tenant = db.session.scalars(db.select(Tenant)).one()
         companies: dict[str, int] = {}
@@ -180,20 +186,11 @@ def floor(database_url: str, folder: Path, files: list[bytes]) -> float:
 def publishing_loop(database_url: str, folder: Path, files: list[bytes]) -> float:
     """The publishing service itself in a loop, in this process: everything an upload
     does (companies, recipient and its mail, files, audit) except HTTP and the key."""
-    from saas import create_app
     from saas.extensions import db
     from saas.portal.services import publish
     from saas.tenancy.models import Tenant
 
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "STORAGE_URL": f"file://{folder}/storage",
-            "MAIL_URL": "outbox://",
-            "SECRET_KEY": "bench",
-            "INSTANCE_PATH": str(folder / "instance"),
-        }
-    )
+    app = bench_app(database_url, folder)
     with app.test_request_context("/"):
         from flask import g
 

@@ -94,11 +94,12 @@ def test_every_tenant_owned_table_keeps_to_the_rules():
         table = model.__table__
         column = table.c.tenant_id
         assert not column.nullable, table.name
-        assert any(list(index.columns)[0] is column for index in table.indexes) or column.index, (
-            table.name
+        indexed = column.index or any(
+            next(iter(index.columns)) is column for index in table.indexes
         )
+        assert indexed, table.name
         for constraint in table.constraints:
             if isinstance(constraint, UniqueConstraint):
-                first = list(constraint.columns)[0]
+                first = next(iter(constraint.columns))
                 if (table.name, first.name) not in random_values:
                     assert first is column, (table.name, constraint.name)

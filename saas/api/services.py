@@ -8,12 +8,10 @@ is throttled, while a working key is never held up by someone else's failures.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import literal, tuple_
 
 from saas import audit
 from saas.auth import apikeys
@@ -22,14 +20,19 @@ from saas.auth.services import authenticate
 from saas.extensions import db
 from saas.permissions import can
 from saas.portal.models import Invoice
-from saas.portal.services import issue_date_range, staff_invoices
+from saas.portal.services import (
+    decode_cursor,
+    issue_date_range,
+    newest_first,
+    staff_invoice,
+    staff_invoices,
+)
 from saas.throttle import Limit, retry_after
 
 # Failed key checks from one address before it is told to wait (guessing keys); the
 # count is the app's API_KEY_FAILURES setting.
 KEY_FAILURES = Limit(("api.key_rejected",), 20, timedelta(minutes=15))
 PAGE_DEFAULT, PAGE_MAX = 50, 200
-MAX_ID = 2**31 - 1  # ids are 32-bit integers: anything larger is simply not found
 
 
 @dataclass
@@ -156,42 +159,18 @@ def parse_limit(value: str | None) -> int:
 
 def invoice_page(user: User, *, start=None, end=None, cursor=None, limit=PAGE_DEFAULT):
     """One page of the invoices `user` may see, newest issue date first, by keyset."""
-    query = staff_invoices(user).where(*issue_date_range(start, end))
+    position = None
     if cursor is not None:
-        after_date, after_id = decode_cursor(cursor)
-        query = query.where(
-            Invoice.issue_date <= after_date,
-            tuple_(Invoice.issue_date, Invoice.id) < tuple_(literal(after_date), literal(after_id)),
-        )
-    rows = db.session.scalars(
-        query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(limit + 1)
-    ).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]) if more else None
-
-
-# A cursor is `<day number>_<id>` of the last row given: two integers, so that any
-# string of that shape (CURSOR_PATTERN, in the OpenAPI document) is a valid position.
-CURSOR_PATTERN = r"^[1-9][0-9]{0,5}_[0-9]{1,10}$"
-
-
-def encode_cursor(invoice: Invoice) -> str:
-    return f"{invoice.issue_date.toordinal()}_{invoice.id}"
-
-
-def decode_cursor(text: str) -> tuple[date, int]:
-    if not re.fullmatch(CURSOR_PATTERN, text):
-        raise ApiProblem(400, "invalid_parameter", "cursor is not one this API gave out.")
-    day, _, ident = text.partition("_")
-    return date.fromordinal(int(day)), int(ident)
+        position = decode_cursor(cursor)
+        if position is None:
+            raise ApiProblem(400, "invalid_parameter", "cursor is not one this API gave out.")
+    query = staff_invoices(user).where(*issue_date_range(start, end))
+    return newest_first(query, position, limit)
 
 
 def visible_invoice(user: User, invoice_id: int) -> Invoice:
     """The invoice if `user` may see it; otherwise 404, whoever's invoice it is."""
-    invoice = None
-    if 1 <= invoice_id <= MAX_ID:
-        invoice = db.session.scalars(staff_invoices(user).where(Invoice.id == invoice_id)).first()
+    invoice = staff_invoice(user, invoice_id)
     if invoice is None:
         raise ApiProblem(404, "not_found", f"There is no invoice {invoice_id} for this key.")
     return invoice

@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, request, url_for
 from saas.api import services
 from saas.api.openapi import document
 from saas.api.services import ApiProblem
+from saas.einvoice import MAX_BYTES
 from saas.extensions import csrf, db
 from saas.portal import services as portal
 from saas.portal.views import MIME, serve
@@ -21,7 +22,7 @@ bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
 PREFIX = "/t/<tenant>/api/v1"
-MAX_FILE = 10 * 1024 * 1024
+MAX_FILE = MAX_BYTES  # the e-invoice reader's limit, for the PDF too
 # Two files of 10 MB, the email and the multipart framing.
 MAX_REQUEST = 2 * MAX_FILE + 256 * 1024
 

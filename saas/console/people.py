@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from saas import audit
 from saas.auth.models import User
 from saas.auth.services import EMAIL_RE, UserError
+from saas.console import services as console
 from saas.console.forms import BuySeatsForm, CompanyForm, StaffUserForm
 from saas.console.views import bp, staff
 from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
@@ -49,13 +48,7 @@ def show_user_problem(form, problem: UserError) -> None:
 
 
 def issuer_companies() -> list[Company]:
-    return list(
-        db.session.scalars(
-            select(Company)
-            .where(Company.tenant_id == current_tenant.id, Company.kind == "issuer")
-            .order_by(Company.name)
-        )
-    )
+    return console.issuer_companies(current_tenant)
 
 
 def _user_form(user: User | None = None) -> StaffUserForm:
@@ -81,14 +74,7 @@ def _page(form, status=200, **extra):
         form=form,
         users=seats.staff_users(current_tenant),
         seat=seats.summary(current_tenant),
-        seat_of={
-            s.user_id
-            for s in db.session.scalars(
-                select(seats.Seat).where(
-                    seats.Seat.tenant_id == current_tenant.id, seats.Seat.state == "assigned"
-                )
-            )
-        },
+        seat_of=seats.seat_holders(current_tenant),
         descriptions=ROLE_DESCRIPTIONS,
         **extra,
     )
@@ -242,30 +228,18 @@ def companies():
                 _("This is not a valid %(label)s.", label=current_tenant.tax_id_label)
             ]
         else:
-            company = db.session.scalar(
-                select(Company).where(
-                    Company.tenant_id == current_tenant.id, Company.tax_id == tax_id
-                )
-            )
-            if company is not None and company.kind != "issuer":
-                form.tax_id.errors = [_("This tax ID belongs to one of your customers.")]
-                return render(
-                    "console/companies.html", status=422, form=form, companies=issuer_companies()
-                )
-            if company is None:
-                company = Company(
-                    tenant_id=current_tenant.id,
+            try:
+                company = console.save_issuer_company(
+                    current_tenant,
+                    staff(),
                     tax_id=tax_id,
-                    kind="issuer",
                     name=form.name.data.strip(),
+                    email=registered,
                 )
-                db.session.add(company)
-            company.name = form.name.data.strip()
-            company.email = (form.email.data or "").strip().lower() or None
-            db.session.flush()
-            audit.record("company.saved", user_id=staff().id, company=company.id, tax_id=tax_id)
-            db.session.commit()
-            flash(_("%(name)s saved.", name=company.name), "success")
-            return redirect(url_for("console.companies"), 303)
+            except console.CustomerTaxId:
+                form.tax_id.errors = [_("This tax ID belongs to one of your customers.")]
+            else:
+                flash(_("%(name)s saved.", name=company.name), "success")
+                return redirect(url_for("console.companies"), 303)
     status = 422 if request.method == "POST" else 200
     return render("console/companies.html", status=status, form=form, companies=issuer_companies())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import g
-from sqlalchemy import case, func, literal, or_, select, tuple_
+from sqlalchemy import case, func, or_, select
 
 from saas import audit, clock
 from saas.auth.models import User
@@ -92,6 +92,41 @@ def dashboard(user: User, months: int = 12) -> Dashboard:
     )
 
 
+# --- issuer companies ------------------------------------------------------------------
+
+
+class CustomerTaxId(ValueError):
+    """The tax id is one of the tenant's customers, not an issuer."""
+
+
+def issuer_companies(tenant) -> list[Company]:
+    return list(
+        db.session.scalars(
+            select(Company)
+            .where(Company.tenant_id == tenant.id, Company.kind == "issuer")
+            .order_by(Company.name)
+        )
+    )
+
+
+def save_issuer_company(tenant, by: User, *, tax_id: str, name: str, email: str | None):
+    """Add the issuer company with this (normalised) tax id, or update its name and
+    registered email. Raises CustomerTaxId when the tax id is a customer's."""
+    company = db.session.scalar(
+        select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == tax_id)
+    )
+    if company is not None and company.kind != "issuer":
+        raise CustomerTaxId(tax_id)
+    if company is None:
+        company = Company(tenant_id=tenant.id, tax_id=tax_id, kind="issuer", name=name)
+        db.session.add(company)
+    company.name, company.email = name, email or None
+    db.session.flush()
+    audit.record("company.saved", user_id=by.id, company=company.id, tax_id=tax_id)
+    db.session.commit()
+    return company
+
+
 # --- the invoices of every customer --------------------------------------------------
 
 PAGE_SIZE = 50
@@ -114,20 +149,7 @@ def search_invoices(user: User, *, text="", start=None, end=None, cursor=None):
                 Invoice.customer_company_id.in_(customers),
             )
         )
-    if cursor is not None:
-        after_date, after_id = cursor
-        query = query.where(
-            Invoice.issue_date <= after_date,
-            tuple_(Invoice.issue_date, Invoice.id) < tuple_(literal(after_date), literal(after_id)),
-        )
-    rows = db.session.scalars(
-        query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(PAGE_SIZE + 1)
-    ).all()
-    next_cursor = None
-    if len(rows) > PAGE_SIZE:
-        rows = rows[:PAGE_SIZE]
-        next_cursor = portal.encode_cursor(rows[-1])
-    return rows, next_cursor
+    return portal.newest_first(query, cursor, PAGE_SIZE)
 
 
 # --- bulk upload ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ from saas.auth import apikeys
 from saas.auth.models import ApiKey, User, membership
 from saas.console import services as console
 from saas.console.forms import SettingsForm
+from saas.einvoice import MAX_BYTES
 from saas.extensions import db
 from saas.htmx import htmx_target, render
 from saas.i18n import LANGUAGE_NAMES, available_locales, phone_label
@@ -33,7 +34,7 @@ from saas.tenancy import current_tenant, get_or_404
 from saas.tenancy.files import LOGIN_METHODS, LOGO_MAX_BYTES, LOGO_TYPES, check_logo
 
 bp = Blueprint("console", __name__, template_folder="templates")
-MAX_UPLOAD = 10 * 1024 * 1024
+MAX_UPLOAD = MAX_BYTES  # the e-invoice reader's limit, for the PDF too
 
 
 def staff() -> User:
@@ -93,9 +94,7 @@ def invoices():
 @bp.get("/t/<tenant>/console/invoices/<int:invoice_id>/<any(pdf, xml):what>")
 @requires("invoices.download")
 def download(invoice_id: int, what: str):
-    invoice = db.session.scalars(
-        services.staff_invoices(staff()).where(Invoice.id == invoice_id)
-    ).first()
+    invoice = services.staff_invoice(staff(), invoice_id)
     key = invoice and (invoice.pdf_key if what == "pdf" else invoice.xml_key)
     if not key:
         abort(404)
@@ -104,7 +103,7 @@ def download(invoice_id: int, what: str):
 
 def _customer_scope(user: User) -> list:
     """Customers a staff user may see: all, or those invoiced by the user's companies."""
-    if not user.companies:
+    if services.assigned_issuers(user) is None:
         return []
     invoiced = services.staff_invoices(user).with_only_columns(Invoice.customer_company_id)
     return [Company.id.in_(invoiced)]

@@ -9,6 +9,7 @@ send the mail. The same national id again returns the existing invoice unchanged
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 import uuid
@@ -36,6 +37,7 @@ from saas.storage import get_storage, tenant_key
 
 ACCESS_LINK_TTL = timedelta(days=7)
 PDF_MAGIC = b"%PDF-"
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: anything larger is simply not found
 FORMAT_COUNTRY = {"ubl21-co": "CO", "fatturapa-12": "IT", "cfdi-40": "MX"}
 
 
@@ -78,7 +80,8 @@ def publish(
     if pdf is not None and not pdf.startswith(PDF_MAGIC):
         raise PublishError("the PDF file is not a PDF document")
     uploader = db.session.get(User, user_id) if user_id else None
-    allowed = allowed_issuers(uploader)
+    issuers = assigned_issuers(uploader)
+    allowed = None if issuers is None else {c.tax_id for c in issuers}
     for record in records:
         if allowed is not None and record.issuer_tax_id not in allowed:
             raise IssuerNotAssigned(
@@ -382,24 +385,28 @@ def visible_invoices(user: User, company_id: int | None = None):
     )
 
 
-def staff_invoices(user: User):
-    """A SELECT of the invoices a staff user may see: the one scope of staff reads.
+def assigned_issuers(user) -> list[Company] | None:
+    """The issuer companies a staff user is limited to; None when they are not limited
+    (no company assigned: the owner, as a rule). The one rule of company scoping."""
+    if user is None or user.kind != "staff" or not user.companies:
+        return None
+    return [c for c in user.companies if c.kind == "issuer"]
 
-    A user assigned to issuer companies sees only the invoices those companies issued;
-    a user with no company assigned (the owner, as a rule) sees all of the tenant's.
-    """
+
+def staff_invoices(user: User):
+    """A SELECT of the invoices a staff user may see: the one scope of staff reads."""
     query = select(Invoice).where(Invoice.tenant_id == user.tenant_id)
-    issuers = [c.id for c in user.companies if c.kind == "issuer"]
-    if user.companies:
-        query = query.where(Invoice.issuer_company_id.in_(issuers or [0]))
+    issuers = assigned_issuers(user)
+    if issuers is not None:
+        query = query.where(Invoice.issuer_company_id.in_([c.id for c in issuers] or [0]))
     return query
 
 
-def allowed_issuers(user) -> set[str] | None:
-    """Tax ids `user` may publish for; None when any issuer of the tenant is allowed."""
-    if user is None or user.kind != "staff" or not user.companies:
+def staff_invoice(user: User, invoice_id: int) -> Invoice | None:
+    """The invoice if `user` (staff) may see it; None otherwise, whoever's it is."""
+    if not 1 <= invoice_id <= MAX_ID:
         return None
-    return {c.tax_id for c in user.companies if c.kind == "issuer"}
+    return db.session.scalars(staff_invoices(user).where(Invoice.id == invoice_id)).first()
 
 
 def invoice_for(user: User, invoice_id) -> Invoice | None:
@@ -412,11 +419,17 @@ def invoice_for(user: User, invoice_id) -> Invoice | None:
 
 
 def list_page(user: User, *, company_id=None, start=None, end=None, cursor=None):
-    """One page, newest first, by keyset: (issue_date, id) below the cursor.
-
-    Returns (invoices, next_cursor); the cost does not grow with the page's depth.
-    """
+    """One page of the user's invoices, newest first; returns (invoices, next_cursor)."""
     query = visible_invoices(user, company_id).where(*issue_date_range(start, end))
+    return newest_first(query, cursor, PAGE_SIZE)
+
+
+def newest_first(query, cursor: tuple[date, int] | None, size: int):
+    """One page of an Invoice SELECT by keyset: (issue_date, id) below the cursor.
+
+    The one pagination of invoice lists (portal, console, API). Returns (invoices,
+    next_cursor); the cost does not grow with the page's depth.
+    """
     if cursor is not None:
         after_date, after_id = cursor
         query = query.where(
@@ -425,28 +438,28 @@ def list_page(user: User, *, company_id=None, start=None, end=None, cursor=None)
             tuple_(Invoice.issue_date, Invoice.id) < tuple_(literal(after_date), literal(after_id)),
         )
     rows = db.session.scalars(
-        query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(PAGE_SIZE + 1)
+        query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(size + 1)
     ).all()
-    next_cursor = None
-    if len(rows) > PAGE_SIZE:
-        rows = rows[:PAGE_SIZE]
-        next_cursor = encode_cursor(rows[-1])
-    return rows, next_cursor
+    if len(rows) > size:
+        return rows[:size], encode_cursor(rows[size - 1])
+    return rows, None
+
+
+# A cursor is `<day number>_<id>` of the last row given: two integers, so that any text
+# of this shape (the API's OpenAPI document states it) is a valid position.
+CURSOR_PATTERN = r"^[1-9][0-9]{0,5}_[0-9]{1,10}$"
 
 
 def encode_cursor(invoice: Invoice) -> str:
-    return f"{invoice.issue_date.isoformat()}_{invoice.id}"
+    return f"{invoice.issue_date.toordinal()}_{invoice.id}"
 
 
-def decode_cursor(text: str | None):
+def decode_cursor(text: str | None) -> tuple[date, int] | None:
     """(date, id) from a cursor, or None for a missing or malformed one."""
-    if not text:
+    if not text or not re.fullmatch(CURSOR_PATTERN, text):
         return None
     day, _, ident = text.partition("_")
-    try:
-        return date.fromisoformat(day), int(ident)
-    except ValueError:
-        return None
+    return date.fromordinal(int(day)), int(ident)
 
 
 def record_download(user: User, invoice: Invoice, what: str) -> None:

@@ -102,6 +102,15 @@ def summary(tenant) -> SeatSummary:
     return SeatSummary(assigned + burned + free, assigned, burned, free, int(pending))
 
 
+def seat_holders(tenant) -> set[int]:
+    """Ids of the tenant's users who hold a seat now."""
+    return set(
+        db.session.scalars(
+            select(Seat.user_id).where(Seat.tenant_id == tenant.id, Seat.state == "assigned")
+        )
+    )
+
+
 def seat_of(user: User) -> Seat | None:
     return db.session.scalars(
         select(Seat).where(Seat.user_id == user.id, Seat.state == "assigned")

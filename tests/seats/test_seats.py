@@ -516,3 +516,37 @@ def test_platform_sessions_last_twelve_hours(app, frozen_clock, monkeypatch):
     now = time.time()
     monkeypatch.setattr(time, "time", lambda: now + 12 * 3600 + 1)
     assert client.get("/platform/").status_code == 302
+
+
+def test_issuer_companies_are_added_and_edited_never_taken_from_customers(app, tenants, owner):
+    page = owner.get("/t/azteca/console/companies?lang=en")
+
+    def save(tax_id, name, email=""):
+        return owner.post(
+            "/t/azteca/console/companies?lang=en",
+            data={
+                "csrf_token": csrf_from(page.text),
+                "tax_id": tax_id,
+                "name": name,
+                "email": email,
+            },
+        )
+
+    assert save("EKU9003173C9", "Azteca Norte", "facturas@norte.mx").status_code == 303
+    assert save("eku9003173c9", "Azteca Norte S.A.", "").status_code == 303  # same, edited
+    listing = owner.get("/t/azteca/console/companies?lang=en").text
+    assert "Azteca Norte S.A." in listing and "EKU9003173C9" in listing
+    assert save("not a tax id", "X").status_code == 422
+    assert "This is not an email address." in save("EKU9003173C9", "X", "nope").text
+    with app.app_context():
+        g.tenant = tenant = tenants["azteca"].load()
+        rows = db.session.scalars(select(Company).filter_by(tenant_id=tenant.id)).all()
+        assert [(c.tax_id, c.name, c.email, c.kind) for c in rows] == [
+            ("EKU9003173C9", "Azteca Norte S.A.", None, "issuer")
+        ]
+        db.session.add(
+            Company(tenant_id=tenant.id, tax_id="XAXX010101000", name="C", kind="customer")
+        )
+        db.session.commit()
+    taken = save("XAXX010101000", "Mine now")
+    assert taken.status_code == 422 and "belongs to one of your customers" in taken.text
