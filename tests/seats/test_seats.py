@@ -550,3 +550,20 @@ def test_issuer_companies_are_added_and_edited_never_taken_from_customers(app, t
         db.session.commit()
     taken = save("XAXX010101000", "Mine now")
     assert taken.status_code == 422 and "belongs to one of your customers" in taken.text
+
+
+def test_a_refused_new_user_shows_why_even_with_no_free_seat(app, owner):
+    new_user(owner, 1)  # the one included seat is taken
+    page = owner.get("/t/azteca/console/users?lang=en")
+    response = owner.post(
+        "/t/azteca/console/users?lang=en",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "name": "Dup",
+            "email": "olga@azteca.mx",
+            "password": "una contraseña bastante larga",
+            "role": "biller",
+        },
+    )
+    assert response.status_code == 422
+    assert "Another user already has this email." in response.text
