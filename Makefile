@@ -6,16 +6,29 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 VENDOR := saas/static/vendor
+# uv installs exactly what uv.lock pins (versions and hashes). It lives in its own
+# venv because `uv sync` removes from .venv whatever the lock does not list.
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install catalogs run test i18n lint format clean
+.PHONY: install catalogs run test i18n lint format clean lock
 
 install: $(STAMP) $(VENDOR)/.installed catalogs
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(UV): tools/uv.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r tools/uv.txt
 	touch $@
+
+# --locked: refuse to run when pyproject.toml and uv.lock disagree (never re-resolve).
+$(STAMP): pyproject.toml uv.lock $(UV)
+	$(UV) sync --locked --quiet --python $(PYTHON)
+	touch $@
+
+# Upgrading is a deliberate act: re-resolve everything to today's newest versions.
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
 
 # Front-end assets come from the npm registry (package.json + lockfile) and are copied
 # into static/vendor, which git ignores.
@@ -47,6 +60,7 @@ i18n: $(STAMP)
 	$(BIN)/pybabel -q compile -d translations
 
 lint: $(STAMP)
+	$(UV) lock --check --python $(PYTHON)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -55,4 +69,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) instance
+	rm -rf $(VENV) $(TOOLS) node_modules $(VENDOR) instance
