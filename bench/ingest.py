@@ -167,6 +167,7 @@ def floor(database_url: str, folder: Path, files: list[bytes]) -> float:
                     currency=record.currency,
                     total=record.total,
                     tax_total=record.tax_total,
+                    amount_decimals=record.amount_decimals,
                     national_id=f"floor-{n}-{record.national_id}"[:128],
                     format=record.format,
                     xml_key="-",

@@ -8,6 +8,7 @@ languages are offered on its pages; outside a tenant, every language with a cata
 from __future__ import annotations
 
 import contextlib
+import re
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -49,11 +50,24 @@ def select_timezone() -> str | None:
     return tenant.timezone if tenant is not None else None
 
 
-def money(amount, currency: str | None = None) -> str:
+# Colombian invoices write "$ 1.234.567,89"; CLDR 47 (Babel 2.19) dropped that space from
+# es_CO, so the country's own pattern is kept here.
+REGIONAL_CURRENCY_PATTERNS = {"es_CO": "¤\xa0#,##0.00"}
+_FRACTION = re.compile(r"(?<=0)\.0+")
+# CLDR's currencySpacing rule, which Babel does not apply: a currency symbol that ends
+# (or starts) with a letter is kept apart from the digits ("COP 1,234.00", not "COP1,234.00").
+_LETTER_THEN_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+
+
+def money(amount, currency: str | None = None, decimals: int | None = None) -> str:
     """An amount in the tenant's currency (or the given one), formatted for the locale.
 
-    In the tenant's own currency the regional conventions apply: Spanish for a Colombian
-    tenant writes "$119.000,00" (es_CO), for a Mexican one "$119,000.00" (es_MX).
+    ``decimals`` is how many the amount's own document states: an invoice's amounts are
+    shown exactly as the legal document gives them (COP 1234567.89 keeps its cents, although
+    the peso's usual digits are 0). Without it, the currency's usual digits apply, for
+    prices the platform itself sets. In the tenant's own currency the regional conventions
+    apply: Spanish for a Colombian tenant writes "$ 1.234.567,89" (es_CO), for a Mexican
+    one "$1,234,567.89" (es_MX).
     """
     tenant = g.get("tenant")
     if currency is None:
@@ -62,7 +76,15 @@ def money(amount, currency: str | None = None) -> str:
     if tenant is not None and currency == tenant.currency:
         with contextlib.suppress(UnknownLocaleError, ValueError):  # no such region: keep it
             locale = Locale.parse(f"{locale.language}_{tenant.country}")
-    return numbers.format_currency(Decimal(amount), currency, locale=locale)
+    if decimals is None:
+        decimals = numbers.get_currency_precision(currency)
+    pattern = REGIONAL_CURRENCY_PATTERNS.get(str(locale))
+    pattern = pattern or locale.currency_formats["standard"].pattern
+    pattern = _FRACTION.sub("." + "0" * decimals if decimals > 0 else "", pattern)
+    text = numbers.format_currency(
+        Decimal(amount), currency, format=pattern, locale=locale, currency_digits=False
+    )
+    return _LETTER_THEN_DIGIT.sub("\xa0", text)
 
 
 def language_url(code: str) -> str:

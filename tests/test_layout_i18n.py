@@ -3,6 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from flask import g
 from flask_babel import force_locale, format_date
 
@@ -73,11 +74,41 @@ def test_locale_order(app, ctx):
     assert locale_for(tenant=tenant, user=user, **cookie) == "en"  # so does the cookie
 
 
-def test_money_and_dates_follow_the_locale(app, ctx):
+# An invoice's amount as the document states it (2 decimals), in each tenant's country
+# and each language: (country, currency, locale) -> text (no-break spaces written as " ").
+INVOICE_AMOUNTS = {
+    ("CO", "COP", "es"): "$ 1.234.567,89",
+    ("CO", "COP", "en"): "COP 1,234,567.89",
+    ("CO", "COP", "it"): "1.234.567,89 COP",
+    ("IT", "EUR", "es"): "1.234.567,89 €",
+    ("IT", "EUR", "en"): "1.234.567,89 €",  # CLDR's en_IT
+    ("IT", "EUR", "it"): "1.234.567,89 €",
+    ("MX", "MXN", "es"): "$1,234,567.89",
+    ("MX", "MXN", "en"): "MX$1,234,567.89",
+    ("MX", "MXN", "it"): "1.234.567,89 MXN",
+}
+
+
+@pytest.mark.parametrize("country, currency, locale", list(INVOICE_AMOUNTS))
+def test_invoice_amounts_keep_their_decimals(app, ctx, country, currency, locale):
+    with app.test_request_context("/"):
+        g.tenant = make_tenant(country=country, currency=currency)
+        with force_locale(locale):
+            shown = money(Decimal("1234567.89"), currency, decimals=2)
+    assert shown.replace("\xa0", " ") == INVOICE_AMOUNTS[country, currency, locale]
+
+
+def test_amounts_follow_the_document_or_the_currency(app, ctx):
     with app.test_request_context("/"):
         g.tenant = make_tenant(currency="COP")
         with force_locale("es"):
-            assert money(Decimal("1234567.5")) == "$1.234.567,50"  # Colombian conventions
+            # An invoice's own decimals, whatever they are...
+            assert money(Decimal("1234567.5"), decimals=2) == "$\xa01.234.567,50"
+            assert money(Decimal("100"), decimals=0) == "$\xa0100"
+            assert money(Decimal("10.125"), decimals=3) == "$\xa010,125"
+            assert money(Decimal("-15.00"), decimals=2) == "-$\xa015,00"  # a credit note
+            # ...and the currency's usual digits for prices the platform sets.
+            assert money(Decimal("119000")) == "$\xa0119.000"
             assert money(Decimal("1234.5"), "EUR") == "1.234,50\xa0€"
         with force_locale("it"):
             assert money(Decimal("1234.5"), "EUR") == "1.234,50\xa0€"

@@ -112,8 +112,8 @@ def document(tenant) -> dict:
             "kind": {"type": "string", "enum": ["invoice", "credit_note", "debit_note"]},
             "issue_date": {"type": "string", "format": "date"},
             "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-            "total": {"type": "string", "pattern": r"^-?\d+\.\d{2}$"},
-            "tax_total": {"type": "string", "pattern": r"^-?\d+\.\d{2}$"},
+            "total": {"type": "string", "pattern": r"^-?\d+(\.\d{1,6})?$"},
+            "tax_total": {"type": "string", "pattern": r"^-?\d+(\.\d{1,6})?$"},
             "national_id": {
                 "type": "string",
                 "description": "CUFE/CUDE (Colombia), fiscal folio UUID (Mexico), or the "

@@ -187,8 +187,9 @@ def invoice_json(invoice: Invoice) -> dict:
         "kind": invoice.kind,
         "issue_date": invoice.issue_date.isoformat(),
         "currency": invoice.currency,
-        "total": f"{invoice.total:.2f}",
-        "tax_total": f"{invoice.tax_total:.2f}",
+        # As the document states them: the invoice's own decimals, never the currency's.
+        "total": f"{invoice.total:.{invoice.amount_decimals}f}",
+        "tax_total": f"{invoice.tax_total:.{invoice.amount_decimals}f}",
         "national_id": invoice.national_id,
         "format": invoice.format,
         "issuer": {"tax_id": invoice.issuer.tax_id, "name": invoice.issuer.name},

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from joserfc.errors import JoseError
 from requests import RequestException
+from wtforms import SelectChoice
 
 from saas import audit
 from saas.auth import password_age, recovery, services, tokens
@@ -330,7 +331,7 @@ def reset_password(token: str):
     if link is None:
         return render("auth/link_invalid.html", status=410, again="reset"), NO_STORE
     form = ResetPasswordForm()
-    form.user.choices = [(u.id, f"{u.name} ({u.username})") for u in link.users]
+    form.user.choices = [SelectChoice(u.id, f"{u.name} ({u.username})") for u in link.users]
     if len(link.users) == 1 and form.user.data is None:
         form.user.data = link.users[0].id
     if request.method == "POST" and form.validate():
@@ -354,7 +355,7 @@ def reset_password(token: str):
 def account():
     user: User = current_user._get_current_object()
     form = PreferencesForm(locale=user.locale or current_tenant.default_locale)
-    form.locale.choices = [(code, LANGUAGE_NAMES[code]) for code in available_locales()]
+    form.locale.choices = [SelectChoice(c, LANGUAGE_NAMES[c]) for c in available_locales()]
     if request.method == "POST":
         if not form.validate():
             return render("auth/account.html", status=422, form=form, user=user)

@@ -6,10 +6,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    ColorField,
+    EmailField,
     FileField,
     IntegerField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -27,32 +30,37 @@ class CheckboxList(SelectMultipleField):
 
 class SettingsForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    logo = FileField(_l("Logo (SVG or PNG, at most 512 KB)"))
+    logo = FileField(
+        _l("Logo (SVG or PNG, at most 512 KB)"),
+        render_kw={"accept": ".svg,.png,image/svg+xml,image/png"},
+    )
     remove_logo = BooleanField(_l("Remove the logo"))
-    primary_color = StringField(_l("Primary colour"), validators=[DataRequired(), COLOR])
-    accent_color = StringField(_l("Accent colour"), validators=[Optional(), COLOR])
+    primary_color = ColorField(_l("Primary colour"), validators=[DataRequired(), COLOR])
+    accent_color = ColorField(_l("Accent colour"), validators=[Optional(), COLOR])
     locales = CheckboxList(_l("Languages"), choices=[])
     default_locale = SelectField(_l("Default language"), choices=[])
     login_methods = CheckboxList(
         _l("Sign-in methods"),
         choices=[
-            ("password", _l("Email or username and password")),
-            ("magic_link", _l("Magic link by email")),
-            ("google", _l("Google")),
+            SelectChoice("password", _l("Email or username and password")),
+            SelectChoice("magic_link", _l("Magic link by email")),
+            SelectChoice("google", _l("Google")),
         ],
     )
     password_reset = RadioField(
         _l("Account recovery"),
         choices=[
-            ("tax_id", _l("By the company's tax ID (link to the registered address)")),
-            ("email", _l("By email (link to the user's address)")),
+            SelectChoice("tax_id", _l("By the company's tax ID (link to the registered address)")),
+            SelectChoice("email", _l("By email (link to the user's address)")),
         ],
     )
     onboarding = RadioField(
         _l("First access of a new recipient"),
         choices=[
-            ("two_emails", _l("Two emails: access link with the username, then the password")),
-            ("set_password_link", _l("One email with a link to choose a password")),
+            SelectChoice(
+                "two_emails", _l("Two emails: access link with the username, then the password")
+            ),
+            SelectChoice("set_password_link", _l("One email with a link to choose a password")),
         ],
     )
     password_max_age_days = IntegerField(
@@ -64,7 +72,7 @@ class SettingsForm(FlaskForm):
 
 class StaffUserForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[Length(max=128)])
     role = RadioField(_l("Profile"), choices=[], validators=[DataRequired()])
     companies = CheckboxList(_l("Companies"), coerce=int, choices=[])
@@ -79,4 +87,4 @@ class BuySeatsForm(FlaskForm):
 class CompanyForm(FlaskForm):
     tax_id = StringField(_l("Tax ID"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
-    email = StringField(_l("Registered email"), validators=[Optional(), Length(max=254)])
+    email = EmailField(_l("Registered email"), validators=[Optional(), Length(max=254)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
 from saas.auth.models import User
 from saas.auth.services import EMAIL_RE, UserError
@@ -53,8 +54,10 @@ def issuer_companies() -> list[Company]:
 
 def _user_form(user: User | None = None) -> StaffUserForm:
     form = StaffUserForm(obj=user if request.method == "GET" else None)
-    form.role.choices = [(r, ROLE_LABELS[r]) for r in ROLES]
-    form.companies.choices = [(c.id, f"{c.name} ({c.tax_id})") for c in issuer_companies()]
+    form.role.choices = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
+    form.companies.choices = [
+        SelectChoice(c.id, f"{c.name} ({c.tax_id})") for c in issuer_companies()
+    ]
     if request.method == "GET" and user is not None:
         form.companies.data = [c.id for c in user.companies]
     return form

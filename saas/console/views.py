@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from saas import audit
 from saas.api import services as api_services
@@ -403,7 +404,7 @@ def _settings_form() -> SettingsForm:
             "password_max_age_days": tenant.password_max_age_days,
         }
     )
-    choices = [(code, LANGUAGE_NAMES[code]) for code in available_locales()]
+    choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in available_locales()]
     form.locales.choices = choices
     form.default_locale.choices = choices
     return form

@@ -17,6 +17,7 @@ FORMAT_NAMES = {
 }
 
 _AMOUNT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+MAX_DECIMALS = 6  # what the invoice table stores exactly
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -39,6 +40,11 @@ class InvoiceRecord:
     customer_tax_id: str
     customer_name: str
     customer_email: str | None
+
+    @property
+    def amount_decimals(self) -> int:
+        """The decimals the document writes its totals with ("1234567.89": 2)."""
+        return max(0, -self.total.as_tuple().exponent, -self.tax_total.as_tuple().exponent)
 
 
 class EInvoiceError(ValueError):
@@ -75,6 +81,8 @@ def parse_amount(format: str, field: str, text: str) -> Decimal:
     value = text.strip()
     if not _AMOUNT.fullmatch(value):
         raise invalid(format, field, value, "expected a decimal amount such as 1234.50")
+    if len(value.partition(".")[2]) > MAX_DECIMALS:
+        raise invalid(format, field, value, f"at most {MAX_DECIMALS} decimals")
     return Decimal(value)
 
 

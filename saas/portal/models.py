@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -60,8 +61,10 @@ class Invoice(TenantScoped, db.Model):
     kind: Mapped[str] = mapped_column(String(16))  # invoice | credit_note | debit_note
     issue_date: Mapped[date]
     currency: Mapped[str] = mapped_column(String(3))
-    total: Mapped[Decimal] = mapped_column(Numeric(18, 2))
-    tax_total: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    total: Mapped[Decimal] = mapped_column(Numeric(24, 6))
+    tax_total: Mapped[Decimal] = mapped_column(Numeric(24, 6))
+    # How many decimals the document states its amounts with: they are shown exactly so.
+    amount_decimals: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
     national_id: Mapped[str] = mapped_column(String(128))  # CUFE / CUDE, CFDI UUID, SdI-based
     format: Mapped[str] = mapped_column(String(16))
     xml_key: Mapped[str] = mapped_column(String(255))

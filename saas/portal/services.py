@@ -177,6 +177,7 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored) -> In
         currency=record.currency,
         total=record.total,
         tax_total=record.tax_total,
+        amount_decimals=record.amount_decimals,
         national_id=record.national_id,
         format=record.format,
         xml_key=xml_key,

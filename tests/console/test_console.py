@@ -3,9 +3,12 @@ settings and the audit log."""
 
 import io
 import re
+import struct
 import zipfile
+import zlib
 from datetime import date
 
+import lxml.html
 import pytest
 from sqlalchemy import select
 
@@ -128,6 +131,7 @@ def test_roles_as_a_table(app, tenants, route_ids, role):
         url = path.format(**route_ids)
         data = {"csrf_token": token} if method == "POST" else None
         response = client.open(url, method=method, data=data)
+        response.close()  # a download streams its file: close it as a browser would
         if role in allowed:
             # A batch is its author's alone, and a Biller revokes only their own keys:
             # those answer 404 to others (the ownership rule, not the profile's).
@@ -445,3 +449,65 @@ def test_checking_wrong_keys_on_the_api_page_is_throttled_like_the_api(app, tena
     # The same address is now refused by the API too: one limit for both doors.
     api = client.get("/t/intertec/api/v1/credentials", headers={"Authorization": "Bearer inv_x_y"})
     assert api.status_code == 429
+
+
+def tiny_png(padding: int = 0) -> bytes:
+    """A real 1x1 PNG; `padding` bytes of a private chunk make it as large as a test needs."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x0b\x53\x94")
+    extra = chunk(b"prVt", b"\x00" * padding) if padding else b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + extra
+        + chunk(b"IDAT", pixels)
+        + chunk(b"IEND", b"")
+    )
+
+
+SAFE_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
+    b'<rect width="8" height="8" fill="#0b5394"/></svg>'
+)
+
+
+@pytest.mark.parametrize(
+    "name, data, content_type",
+    [("logo.png", tiny_png(), "image/png"), ("Logo.SVG", SAFE_SVG, "image/svg+xml")],
+)
+def test_settings_change_the_logo(app, tenants, name, data, content_type):
+    client = staff_client(app, tenants, "admin")
+    page = client.get("/t/intertec/console/settings?lang=en")
+    form = settings_data(page.text)
+    form["logo"] = (io.BytesIO(data), name)
+    saved = client.post(
+        "/t/intertec/console/settings?lang=en", data=form, content_type="multipart/form-data"
+    )
+    assert saved.status_code == 303
+    logo = client.get("/t/intertec/logo")
+    assert logo.status_code == 200 and logo.data == data and logo.mimetype == content_type
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).filter_by(event="tenant.settings_changed")
+        ).one()
+        assert "logo" in event.data["fields"]
+
+
+def test_settings_refuse_a_logo_over_512_kib(app, tenants):
+    client = staff_client(app, tenants, "admin")
+    before = client.get("/t/intertec/logo").data
+    page = client.get("/t/intertec/console/settings?lang=en")
+    form = settings_data(page.text)
+    form["logo"] = (io.BytesIO(tiny_png(padding=512 * 1024)), "big.png")
+    response = client.post(
+        "/t/intertec/console/settings?lang=en", data=form, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422
+    error = lxml.html.document_fromstring(response.text).get_element_by_id("logo-error")
+    assert "larger than 512 KiB" in error.text_content()
+    assert client.get("/t/intertec/logo").data == before

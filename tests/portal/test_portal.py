@@ -54,7 +54,7 @@ def test_list_newest_first_with_files_and_status(recipient):
     assert "Pending downloads" in text and ">3</span>" in text
     assert text.count(">PDF</a>") == 2 and text.count(">XML</a>") == 3
     assert "Intertec S.A.S." in text
-    assert "$119.000,00" in recipient.get("/t/intertec/invoices?lang=es").text
+    assert "$\xa0119.000,00" in recipient.get("/t/intertec/invoices?lang=es").text
 
 
 def test_date_filters_are_in_the_url_and_checked(recipient):
