@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("saas").setLevel(logging.INFO)
 
-    from saas import cli, errors, i18n, jobs, mail, security, storage, tenancy
+    from saas import cli, errors, i18n, jobs, mail, routing, security, storage, tenancy
     from saas import htmx as htmx_responses
     from saas.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
@@ -64,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     htmx_responses.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    routing.init_app(app)  # the `id` converter, before any blueprint's routes
 
     from saas.api.views import bp as api_bp
     from saas.auth import google

@@ -32,6 +32,7 @@ ENV_KEYS = (
     "MAIL_RETRY_DELAYS",
 )
 GOOGLE_DISCOVERY = "https://accounts.google.com/.well-known/openid-configuration"
+UPLOAD_MAX_BYTES = 64 * 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -67,7 +68,14 @@ def build(raw: dict, instance_path: str) -> dict:
         "TENANTS_DIR": str(Path(raw.get("TENANTS_DIR", PROJECT_ROOT / "tenants")).resolve()),
         "PROXY_HOPS": _int("PROXY_HOPS", raw.get("PROXY_HOPS", 0)),
         # Fixed policy, not environment.
-        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # The one size limit of a request, so of a bulk upload (a zip is at most this):
+        # larger ones get 413. The bulk upload page shows this value.
+        "MAX_CONTENT_LENGTH": UPLOAD_MAX_BYTES,
+        # What the zips of one bulk upload may expand to, in all, and how much larger than
+        # its compressed size one member may be (XML invoices compress about 10 to 1; a
+        # zip bomb, 1000 to 1). Members are read one at a time: memory stays flat.
+        "UPLOAD_MAX_EXPANDED_BYTES": 1024 * 1024 * 1024,
+        "UPLOAD_MAX_RATIO": 200,
         # Wrong API keys from one address in 15 minutes before it gets 429s.
         "API_KEY_FAILURES": 20,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -25,6 +25,7 @@ def _errors(*codes: int) -> dict:
         401: "No credentials, or they do not work (the error code says why).",
         403: "The key's user may not do this (profile or assigned companies).",
         404: "No such invoice for this key (also another tenant's invoice).",
+        409: "Another issuer's invoice has this national id (CUFE/CUDE or UUID).",
         413: "A file is larger than 10 MB.",
         422: "The XML is not an invoice this portal reads; the message names the field.",
         429: "Too many failures from this address or account; see Retry-After.",
@@ -302,7 +303,7 @@ def document(tenant) -> dict:
                                 "Location": {"schema": {"type": "string"}},
                             },
                         },
-                        **_errors(400, 401, 403, 413, 422, 429),
+                        **_errors(400, 401, 403, 409, 413, 422, 429),
                     },
                 },
                 "get": {

@@ -99,6 +99,9 @@ def upload_invoice():
     except portal.IssuerNotAssigned as error:
         db.session.rollback()
         raise ApiProblem(403, "issuer_not_assigned", str(error)) from None
+    except portal.NationalIdTaken as error:
+        db.session.rollback()
+        raise ApiProblem(409, "national_id_taken", str(error)) from None
     except portal.PublishError as error:
         db.session.rollback()
         raise ApiProblem(422, "invalid_invoice", str(error)) from None
@@ -133,14 +136,14 @@ def invoices():
     return jsonify(invoices=[services.invoice_json(i) for i in rows], next_cursor=next_cursor)
 
 
-@bp.get(f"{PREFIX}/invoices/<int:invoice_id>")
+@bp.get(f"{PREFIX}/invoices/<id:invoice_id>")
 def invoice(invoice_id: int):
     user = signed_key_user()
     services.require(user, "invoices.view")
     return jsonify(services.invoice_json(services.visible_invoice(user, invoice_id)))
 
 
-@bp.get(f"{PREFIX}/invoices/<int:invoice_id>/<any(pdf, xml):what>")
+@bp.get(f"{PREFIX}/invoices/<id:invoice_id>/<any(pdf, xml):what>")
 def invoice_file(invoice_id: int, what: str):
     user = signed_key_user()
     services.require(user, "invoices.download")

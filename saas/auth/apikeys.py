@@ -15,8 +15,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from saas import audit, clock
 from saas.auth.models import ApiKey, User
@@ -24,6 +24,8 @@ from saas.extensions import db
 
 KEY_PREFIX = "inv_"
 LAST_USE_PRECISION = timedelta(minutes=1)
+# The revocation reason of keys whose user became inactive without saying why.
+INACTIVE = "user_inactive"
 PREFIX_LENGTH = len(KEY_PREFIX) + 8
 # Roles that may hold a key (DESIGN §6: POST api-keys needs an Administrator or Biller).
 KEY_ROLES = ("admin", "biller")
@@ -95,13 +97,15 @@ def check_api_key(tenant_id: int, raw: str | None) -> KeyCheck:
     key = next((k for k in candidates if hmac.compare_digest(k.key_hash, digest)), None)
     if key is None:
         return KeyCheck(error="key_invalid")
-    if key.revoked_at is not None:
+    if key.revoked_at is not None and key.revoked_reason != INACTIVE:
         reason = (
             "key_revoked" if key.revoked_reason == "password_changed" else "key_revoked_manually"
         )
         return KeyCheck(key=key, error=reason)
     if not key.user.active:
         return KeyCheck(key=key, error="user_inactive")
+    if key.revoked_at is not None:  # revoked while the user was inactive: for good
+        return KeyCheck(key=key, error="key_revoked_manually")
     now = clock.now()
     # Written at most once a minute: a busy integration should not turn every call into
     # a write (the console shows the time to the minute anyway).
@@ -112,11 +116,15 @@ def check_api_key(tenant_id: int, raw: str | None) -> KeyCheck:
 
 def revoke_user_keys(user: User, reason: str) -> int:
     """Revoke every working key of `user`; returns how many. Caller commits."""
+    if user.id is None:
+        return 0
     revoked = db.session.execute(
         update(ApiKey)
         .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=clock.now(), revoked_reason=reason)
-        .execution_options(synchronize_session=False)
+        # No autoflush: the caller's reason is the one kept, before the flush's own
+        # revocation of an inactive user's keys (below) would find them.
+        .execution_options(synchronize_session=False, autoflush=False)
     ).rowcount
     if revoked:
         audit.record(
@@ -134,3 +142,12 @@ def revoke_api_key(key: ApiKey, by: User) -> None:
     if key.revoked_at is None:
         key.revoked_at, key.revoked_reason = clock.now(), "revoked"
         audit.record("api_key.revoked", user_id=by.id, key=key.prefix, reason="revoked")
+
+
+@event.listens_for(Session, "before_flush")
+def _revoke_keys_of_deactivated_users(session, _flush_context, _instances) -> None:
+    """A user made inactive, by whatever path (the console, a seat expiry, a script),
+    loses every key for good: reactivating them later does not bring old keys back."""
+    for user in [o for o in session.dirty if isinstance(o, User)]:
+        if user.active is False and inspect(user).attrs.active.history.has_changes():
+            revoke_user_keys(user, INACTIVE)

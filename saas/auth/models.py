@@ -19,6 +19,9 @@ membership = Table(
     db.metadata,
     Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
     Column("company_id", ForeignKey("company.id", ondelete="CASCADE"), primary_key=True),
+    # A recipient linked by an upload of staff limited to some issuer companies sees only
+    # that issuer's invoices of the company (NULL: all of them). See portal.services.
+    Column("issuer_company_id", ForeignKey("company.id", ondelete="CASCADE"), nullable=True),
 )
 
 
@@ -57,7 +60,13 @@ class User(TenantScoped, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
-    companies = relationship("Company", secondary=membership, back_populates="users")
+    companies = relationship(
+        "Company",
+        secondary=membership,
+        primaryjoin="User.id == membership.c.user_id",
+        secondaryjoin="Company.id == membership.c.company_id",
+        back_populates="users",
+    )
 
     @property
     def is_active(self) -> bool:

@@ -1,15 +1,20 @@
 """Account recovery, by the company's tax id or by email, chosen per tenant.
 
-By tax id (tenant setting `password_reset = "tax_id"`): a person types their company's
-tax id; a link goes to the company's registered address (the page names it, masked);
-the link's page lets them choose which of the company's active users to reset. By
-email (`"email"`): the link goes to the user's own address. Either link is valid 24
-hours and once, a newer one kills the older ones, and a reset has every effect of a
-password change (`services.change_password`).
+By tax id (tenant setting `password_reset = "tax_id"`), for a customer's recipients: a
+person types their company's tax id; a link goes to the company's registered address, and
+its page lets them choose which of the company's active *recipients* to reset. A company
+without a registered address gets no shared link: each recipient gets one of their own.
+Staff never appear there (an issuer's tax id is printed on every invoice, so anyone could
+ask): they recover by email, as everyone may. By email: the link goes to the user's own
+address and resets that user only. So a link only ever reaches the person it resets, or
+the company's registered address for its recipients; the owner and Administrators can
+be reset only through their own mailbox. Either link is valid 24 hours and once, a newer
+one kills the older ones, and a reset has every effect of a password change.
 
 Requests are throttled per tax id or address (5 an hour) and per IP (20 an hour),
-counted from the audit trail like the sign-in limits. Unknown tax ids and addresses
-get the same status and page (the tax-id page names no address for them).
+counted from the audit trail like the sign-in limits. Known and unknown tax ids and
+addresses get the same status, page and work (the lookup happens in the job), and the
+page names no address. Every request, email and reset is audited with the requesting IP.
 """
 
 from __future__ import annotations
@@ -37,14 +42,6 @@ SUBJECT_LIMIT = Limit(("password_reset.requested",), 5, timedelta(hours=1))
 IP_LIMIT = Limit(("password_reset.requested",), 20, timedelta(hours=1))
 
 
-def mask_email(email: str) -> str:
-    """`juana@empresa.com.co` → `j***@e***.co`: enough to recognise, not to harvest."""
-    local, _, domain = email.partition("@")
-    name, _, rest = domain.partition(".")
-    tld = rest.rpartition(".")[2] if rest else ""
-    return f"{local[:1]}***@{name[:1]}***" + (f".{tld}" if tld else "")
-
-
 def clean_tax_id(tenant, raw: str) -> str:
     """The tenant country's normalised spelling of `raw`; InvalidTaxId when malformed."""
     return normalize_tax_id(tenant.country, raw)
@@ -66,7 +63,8 @@ def _throttled(tenant, subject: str, ip: str | None) -> int:
     return wait
 
 
-def active_users(company: Company) -> list[User]:
+def resettable_recipients(company: Company) -> list[User]:
+    """Who a tax-id link may reset: the company's active recipients, never staff."""
     return list(
         db.session.scalars(
             select(User)
@@ -74,72 +72,78 @@ def active_users(company: Company) -> list[User]:
             .where(
                 membership.c.company_id == company.id,
                 User.tenant_id == company.tenant_id,
+                User.kind == "recipient",
                 User.active.is_(True),
+                User.deleted_at.is_(None),
             )
             .order_by(User.name, User.username)
         )
     )
 
 
-def registered_address(company: Company) -> str | None:
-    """Where a company's reset link goes: its registered address, else its first user's."""
-    if company.email:
-        return company.email
-    users = active_users(company)
-    return min(users, key=lambda u: u.id).email if users else None
-
-
-@dataclass
-class ResetRequest:
-    """What the request page shows: a wait (throttled) or the masked address (or none)."""
-
-    wait: int = 0
-    masked_address: str | None = None
-
-
-def request_reset_by_tax_id(tenant, tax_id: str, ip: str | None, locale: str) -> ResetRequest:
+def request_reset_by_tax_id(tenant, tax_id: str, ip: str | None, locale: str) -> int:
     """Ask for a reset link for the company with this (normalised) tax id.
 
-    The answer names the masked address only when the company exists and has an
-    active user to reset; otherwise nothing is sent and no address is named.
+    Returns seconds to wait when throttled, else 0. The same work happens for every tax
+    id (an audit row and a queued job); the job looks the company up, so neither the page
+    nor its timing tells whether the company exists.
     """
     subject = f"tax_id:{tax_id}"
     with one_at_a_time(f"reset:{tenant.id}:{subject}"):
         wait = _throttled(tenant, subject, ip)
         if wait:
-            return ResetRequest(wait=wait)
+            return wait
         audit.record("password_reset.requested", subject=subject, flow="tax_id")
-        company = db.session.scalars(
-            select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == tax_id)
-        ).first()
-        address = registered_address(company) if company and active_users(company) else None
-        if address:
-            enqueue(send_tax_id_reset, tenant.id, company.id, locale)
+        enqueue(send_tax_id_reset, tenant.id, tax_id, locale, ip)
         db.session.commit()
-    return ResetRequest(masked_address=mask_email(address) if address else None)
+    return 0
 
 
 @job(queue="mail")
-def send_tax_id_reset(company_id: int, locale: str) -> None:
+def send_tax_id_reset(tax_id: str, locale: str, ip: str | None = None) -> None:
     tenant = g.tenant
-    company = db.session.get(Company, company_id)
-    if company is None or company.tenant_id != tenant.id:
+    company = db.session.scalars(
+        select(Company).where(
+            Company.tenant_id == tenant.id, Company.tax_id == tax_id, Company.kind == "customer"
+        )
+    ).first()
+    recipients = resettable_recipients(company) if company is not None else []
+    if not recipients:
         return
-    address = registered_address(company)
-    if address is None:
-        return
-    raw = tokens.issue(tenant.id, "reset_tax_id", RESET_TTL, company_id=company.id)
+    hours = int(RESET_TTL.total_seconds() // 3600)
+    if company.email:
+        raw = tokens.issue(tenant.id, "reset_tax_id", RESET_TTL, company_id=company.id)
+        send_email(
+            company.email,
+            "password_reset_tax_id",
+            tenant=tenant,
+            locale=locale,
+            company=company,
+            link=absolute_url("auth.reset_password", token=raw),
+            hours=hours,
+        )
+        audit.record(
+            "password_reset.sent", flow="tax_id", company_id=company.id, to=company.email, ip=ip
+        )
+    else:
+        # No shared mailbox: each recipient gets a link that resets only themselves.
+        for user in recipients:
+            _send_own_link(tenant, user, locale, flow="tax_id", ip=ip)
+    db.session.commit()
+
+
+def _send_own_link(tenant, user: User, locale: str, *, flow: str, ip: str | None) -> None:
+    raw = tokens.issue(tenant.id, "reset_email", RESET_TTL, user_id=user.id)
     send_email(
-        address,
-        "password_reset_tax_id",
+        user.email,
+        "password_reset_email",
         tenant=tenant,
-        locale=locale,
-        company=company,
+        locale=user.locale or locale,
+        user=user,
         link=absolute_url("auth.reset_password", token=raw),
         hours=int(RESET_TTL.total_seconds() // 3600),
     )
-    audit.record("password_reset.sent", flow="tax_id", company_id=company.id)
-    db.session.commit()
+    audit.record("password_reset.sent", flow=flow, user_id=user.id, to=user.email, ip=ip)
 
 
 def request_reset_by_email(tenant, email: str, ip: str | None, locale: str) -> int:
@@ -155,28 +159,18 @@ def request_reset_by_email(tenant, email: str, ip: str | None, locale: str) -> i
         if wait:
             return wait
         audit.record("password_reset.requested", subject=subject, flow="email")
-        enqueue(send_email_reset, tenant.id, email, locale)
+        enqueue(send_email_reset, tenant.id, email, locale, ip)
         db.session.commit()
     return 0
 
 
 @job(queue="mail")
-def send_email_reset(email: str, locale: str) -> None:
+def send_email_reset(email: str, locale: str, ip: str | None = None) -> None:
     tenant = g.tenant
     user = find_user_by_email(tenant.id, email)
     if user is None or not user.active:
         return
-    raw = tokens.issue(tenant.id, "reset_email", RESET_TTL, user_id=user.id)
-    send_email(
-        user.email,
-        "password_reset_email",
-        tenant=tenant,
-        locale=user.locale or locale,
-        user=user,
-        link=absolute_url("auth.reset_password", token=raw),
-        hours=int(RESET_TTL.total_seconds() // 3600),
-    )
-    audit.record("password_reset.sent", flow="email", user_id=user.id)
+    _send_own_link(tenant, user, locale, flow="email", ip=ip)
     db.session.commit()
 
 
@@ -203,11 +197,12 @@ def open_reset_link(tenant, raw: str) -> ResetLink | None:
         return None
     if token.company_id is not None:
         company = db.session.get(Company, token.company_id)
-        users = active_users(company) if company else []
+        users = resettable_recipients(company) if company else []
         link = ResetLink(token=token, users=users, company=company)
     else:
         user = db.session.get(User, token.user_id)
-        link = ResetLink(token=token, users=[user] if user and user.active else [])
+        alive = user is not None and user.active and user.deleted_at is None
+        link = ResetLink(token=token, users=[user] if alive else [])
     return link if link.users else None
 
 
@@ -223,6 +218,11 @@ def reset_password(tenant, raw: str, user_id: int, new_password: str) -> User | 
         db.session.rollback()
         return None
     change_password(user, new_password, reason=f"reset_{link.flow}")
-    audit.record("password.reset", user_id=user.id, flow=link.flow)
+    audit.record(
+        "password.reset",
+        user_id=user.id,
+        flow=link.flow,
+        company_id=link.company.id if link.company else None,
+    )
     db.session.commit()
     return user

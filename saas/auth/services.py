@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import g
+from flask import current_app, g
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from saas import audit, clock
@@ -107,10 +109,20 @@ def count_users(tenant_id: int) -> int:
 
 # --- signing in -------------------------------------------------------------------
 
-ACCOUNT_LIMIT = Limit(("signin.failed",), 5, timedelta(minutes=15))
-IP_LIMIT = Limit(("signin.failed",), 20, timedelta(minutes=15))
+# Every wrong password counts, wherever it was typed: the sign-in page, the API's
+# HTTP Basic, and the password asked again for an API key or a password change.
+PASSWORD_FAILURES = ("signin.failed", "api_key.reauth_failed", "password.reauth_failed")
+ACCOUNT_LIMIT = Limit(PASSWORD_FAILURES, 5, timedelta(minutes=15))
+IP_LIMIT = Limit(PASSWORD_FAILURES, 20, timedelta(minutes=15))
+# While the account or the address is paused, a device the user signed in from before
+# may still try their password (so guessing cannot lock the owner out), with a limit
+# of its own.
+DEVICE_LIMIT = Limit(("signin.device_failed",), 5, timedelta(minutes=15))
+DEVICE_COOKIE_DAYS = 180
 MAGIC_LINK_SPACING = Limit(("magic_link.requested",), 1, timedelta(seconds=60))
 MAGIC_LINK_HOURLY = Limit(("magic_link.requested",), 5, timedelta(hours=1))
+# Per address (any tenant), so one machine cannot mail links to a list of addresses.
+MAGIC_LINK_IP = Limit(("magic_link.requested",), 20, timedelta(hours=1))
 
 
 @dataclass
@@ -130,32 +142,119 @@ def find_by_login(tenant_id: int, login: str) -> User | None:
     ).first()
 
 
-def authenticate(tenant, login: str, password: str, ip: str | None) -> SignIn:
+@dataclass(frozen=True)
+class KnownDevice:
+    """A browser that signed in as `user_id` before (from its signed cookie)."""
+
+    user_id: int
+    device_id: str
+
+    @property
+    def subject(self) -> str:
+        return f"device:{self.device_id}"
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="known-device")
+
+
+def device_cookie_name(tenant) -> str:
+    return f"known_device_{tenant.id}"
+
+
+def device_cookie_value(tenant, user: User, previous: KnownDevice | None = None) -> str:
+    """The signed "known device" cookie for a successful sign-in of `user` here."""
+    device_id = previous.device_id if previous else secrets.token_urlsafe(16)
+    return _device_serializer().dumps({"t": tenant.id, "u": user.id, "d": device_id})
+
+
+def known_device(tenant, raw: str | None) -> KnownDevice | None:
+    """The device a cookie names, when it is ours, of this tenant and not too old."""
+    if not raw:
+        return None
+    try:
+        data = _device_serializer().loads(raw, max_age=DEVICE_COOKIE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("t") != tenant.id:
+        return None
+    user_id, device_id = data.get("u"), data.get("d")
+    if not isinstance(user_id, int) or not isinstance(device_id, str):
+        return None
+    return KnownDevice(user_id, device_id)
+
+
+def _password_wait(tenant, subject: str, ip: str | None, device: KnownDevice | None) -> int:
+    """Seconds before this account may try a password from here (0: now)."""
+    wait = max(
+        retry_after(ACCOUNT_LIMIT, tenant_id=tenant.id, subject=subject),
+        retry_after(IP_LIMIT, ip=ip) if ip else 0,
+    )
+    if wait and device is not None:
+        # The user's own browser: only the failures typed on it hold it back.
+        return retry_after(DEVICE_LIMIT, tenant_id=tenant.id, subject=device.subject)
+    return wait
+
+
+def _record_failure(event: str, user: User | None, subject: str, device: KnownDevice | None):
+    audit.record(event, user_id=user.id if user else None, subject=subject)
+    if device is not None:
+        audit.record("signin.device_failed", user_id=user.id, subject=device.subject)
+
+
+def authenticate(
+    tenant, login: str, password: str, ip: str | None, device: KnownDevice | None = None
+) -> SignIn:
     """Check a password sign-in, with throttling per account and per IP.
 
     Unknown accounts cost the same hash check and are throttled by what was typed, so
-    the answer and its timing say nothing about which accounts exist.
+    the answer and its timing say nothing about which accounts exist. `device`, from a
+    "known device" cookie, counts only when it names this very user.
     """
     user = find_by_login(tenant.id, login)
     subject = f"user:{user.id}" if user else f"login:{login.strip().lower()}"
+    if device is not None and (user is None or device.user_id != user.id):
+        device = None
     with one_at_a_time(f"signin:{tenant.id}:{subject}"):
-        wait = max(
-            retry_after(ACCOUNT_LIMIT, tenant_id=tenant.id, subject=subject),
-            retry_after(IP_LIMIT, ip=ip) if ip else 0,
-        )
+        wait = _password_wait(tenant, subject, ip, device)
         if wait:
             audit.record("signin.throttled", user_id=user.id if user else None, subject=subject)
             db.session.commit()
             return SignIn(throttled_for=wait)
         valid = verify_password(user.password_hash if user else None, password)
         if not (valid and user.active):
-            audit.record("signin.failed", user_id=user.id if user else None, subject=subject)
+            _record_failure("signin.failed", user, subject, device)
             if user is not None and user.active:
                 _warn_owner_when_locked(tenant, user, subject)
             db.session.commit()
             return SignIn()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return SignIn(user=user)
+
+
+def reauthenticate(
+    tenant, user: User, password: str, ip: str | None, *, event: str, device=None
+) -> SignIn:
+    """The signed-in `user` types their password again (for an API key, a new password).
+
+    Throttled and counted exactly like the sign-in page: same limits, same pause, the
+    same notice to the owner. `event` names the failure in the audit trail.
+    """
+    subject = f"user:{user.id}"
+    if device is not None and device.user_id != user.id:
+        device = None
+    with one_at_a_time(f"signin:{tenant.id}:{subject}"):
+        wait = _password_wait(tenant, subject, ip, device)
+        if wait:
+            audit.record("signin.throttled", user_id=user.id, subject=subject, where=event)
+            db.session.commit()
+            return SignIn(throttled_for=wait)
+        if not verify_password(user.password_hash, password):
+            _record_failure(event, user, subject, device)
+            _warn_owner_when_locked(tenant, user, subject)
+            db.session.commit()
+            return SignIn()
     return SignIn(user=user)
 
 
@@ -207,23 +306,25 @@ def change_password(user: User, new_password: str, *, reason: str = "changed") -
     send_email(user.email, "password_changed", tenant=g.tenant, locale=user.locale, user=user)
 
 
-def magic_link_wait(tenant, email: str) -> int:
+def magic_link_wait(tenant, email: str, ip: str | None = None) -> int:
     subject = f"email:{normalize_email(email)}"
     return max(
         retry_after(MAGIC_LINK_SPACING, tenant_id=tenant.id, subject=subject),
         retry_after(MAGIC_LINK_HOURLY, tenant_id=tenant.id, subject=subject),
+        retry_after(MAGIC_LINK_IP, ip=ip) if ip else 0,
     )
 
 
-def request_magic_link(tenant, email: str) -> int:
+def request_magic_link(tenant, email: str, ip: str | None = None) -> int:
     """Ask for a sign-in link; returns seconds to wait when over the limit, else 0.
 
-    The request does the same work whether or not the address has an account (an
-    audit row and a job); the job looks the account up and sends the link.
+    Limited per address typed and per IP. The request does the same work whether or
+    not the address has an account (an audit row and a job, or the same pause); the
+    job looks the account up and sends the link.
     """
     email = normalize_email(email)
     with one_at_a_time(f"magic_link:{tenant.id}:{email}"):
-        wait = magic_link_wait(tenant, email)
+        wait = magic_link_wait(tenant, email, ip)
         if wait:
             audit.record("magic_link.throttled", subject=f"email:{email}", wait=wait)
             db.session.commit()

@@ -90,6 +90,44 @@ def start_session(user: User, *, remember: bool = False, method: str) -> None:
     db.session.commit()
 
 
+def current_device() -> services.KnownDevice | None:
+    """This browser, when it signed in to this tenant before (its signed cookie)."""
+    name = services.device_cookie_name(current_tenant)
+    return services.known_device(current_tenant, request.cookies.get(name))
+
+
+def remember_device(response, user: User):
+    """Mark this browser as one `user` signs in from (it may still try while paused)."""
+    previous = current_device()
+    previous = previous if previous and previous.user_id == user.id else None
+    response.set_cookie(
+        services.device_cookie_name(current_tenant),
+        services.device_cookie_value(current_tenant, user, previous),
+        max_age=services.DEVICE_COOKIE_DAYS * 86400,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response
+
+
+def paused(wait: int, form=None):
+    """The sign-in page's pause, with the ways the account's owner still gets in."""
+    methods = current_tenant.login_methods
+    response = render(
+        "auth/throttled.html",
+        status=429,
+        wait=wait,
+        form=form,
+        locked=True,
+        magic_url=url_for("auth.magic_request") if "magic_link" in methods else None,
+        forgot_url=url_for("auth.forgot_password"),
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def login_options() -> dict:
     methods = current_tenant.login_methods
     return {
@@ -113,17 +151,19 @@ def login():
             status = 422
         else:
             result = services.authenticate(
-                current_tenant, form.login.data, form.password.data, request.remote_addr
+                current_tenant,
+                form.login.data,
+                form.password.data,
+                request.remote_addr,
+                current_device(),
             )
             if result.user is not None:
                 start_session(result.user, remember=form.remember.data, method="password")
-                return redirect(safe_next(form.next.data) or landing())
-            if result.throttled_for:
-                response = render(
-                    "auth/throttled.html", status=429, wait=result.throttled_for, form=form
+                return remember_device(
+                    redirect(safe_next(form.next.data) or landing()), result.user
                 )
-                response.headers["Retry-After"] = str(result.throttled_for)
-                return response
+            if result.throttled_for:
+                return paused(result.throttled_for, form)
             form.form_errors.append(_("The email, username or password is not correct."))
             status = 401
     return render("auth/login.html", status=status, form=form, **options)
@@ -136,7 +176,7 @@ def magic_request():
     if request.method == "POST":
         if not form.validate():
             return render("auth/magic_request.html", status=422, form=form)
-        wait = services.request_magic_link(current_tenant, form.email.data)
+        wait = services.request_magic_link(current_tenant, form.email.data, request.remote_addr)
         if wait:
             response = render("auth/throttled.html", status=429, wait=wait, form=None)
             response.headers["Retry-After"] = str(wait)
@@ -171,7 +211,7 @@ def magic_link(token: str):
         return render("auth/link_invalid.html", status=410)
     audit.record("magic_link.used", user_id=user.id)
     start_session(user, method="magic_link")
-    return redirect(landing())
+    return remember_device(redirect(landing()), user)
 
 
 @bp.get("/t/<tenant>/login/google")
@@ -225,7 +265,7 @@ def google_callback():
         return redirect(url_for("auth.login"))
     audit.record("google.signin", user_id=user.id)
     start_session(user, method="google")
-    return redirect(landing())
+    return remember_device(redirect(landing()), user)
 
 
 @bp.route("/t/<tenant>/account/password", methods=["GET", "POST"])
@@ -237,7 +277,20 @@ def change_password():
     if request.method == "POST":
         if form.validate():
             problem = None
-            if not forced and not verify_password(user.password_hash, form.current_password.data):
+            check = None
+            if not forced:
+                # Throttled like the sign-in page: a stolen session is no way to guess.
+                check = services.reauthenticate(
+                    current_tenant,
+                    user,
+                    form.current_password.data or "",
+                    request.remote_addr,
+                    event="password.reauth_failed",
+                    device=current_device(),
+                )
+            if check is not None and check.throttled_for:
+                return throttled(check.throttled_for)
+            if check is not None and check.user is None:
                 form.current_password.errors.append(_("Your current password is not correct."))
                 problem = True
             else:
@@ -273,7 +326,9 @@ def throttled(wait: int, form=None):
 @bp.route("/t/<tenant>/password/forgot", methods=["GET", "POST"])
 def forgot_password():
     """The "forgot your user and/or password?" page: by tax id or by email, per tenant."""
-    if current_tenant.password_reset == "tax_id":  # noqa: S105 (a flow name, not a secret)
+    # Staff, and anyone who prefers it, may always recover through their own address.
+    by_email = request.args.get("by") == "email"
+    if current_tenant.password_reset == "tax_id" and not by_email:  # noqa: S105 (a flow name)
         return forgot_by_tax_id()
     return forgot_by_email()
 
@@ -290,15 +345,13 @@ def forgot_by_tax_id():
         except InvalidTaxId:
             form.tax_id.errors.append(str(TAX_ID_PROBLEMS[current_tenant.country]))
             return render("auth/forgot_tax_id.html", status=422, form=form, hint=hint)
-        result = recovery.request_reset_by_tax_id(
+        wait = recovery.request_reset_by_tax_id(
             current_tenant, tax_id, request.remote_addr, str(get_locale())
         )
-        if result.wait:
-            return throttled(result.wait)
+        if wait:
+            return throttled(wait)
         return render(
-            "auth/forgot_tax_id_sent.html",
-            masked_address=result.masked_address,
-            hours=int(recovery.RESET_TTL.total_seconds() // 3600),
+            "auth/forgot_tax_id_sent.html", hours=int(recovery.RESET_TTL.total_seconds() // 3600)
         )
     return render("auth/forgot_tax_id.html", form=form, hint=hint)
 

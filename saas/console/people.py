@@ -29,6 +29,7 @@ SEAT_PROBLEMS = {
     "owner_credentials": lambda: _(
         "Only the owner of the portal can change its email and password, on their account page."
     ),
+    "owner_scope": lambda: _("Only the owner of the portal can change the companies they see."),
 }
 
 
@@ -121,7 +122,7 @@ def users():
     return _page(form)
 
 
-@bp.route("/t/<tenant>/console/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/t/<tenant>/console/users/<id:user_id>", methods=["GET", "POST"])
 @requires("users.manage")
 def edit_user(user_id: int):
     user = _staff_or_404(user_id)
@@ -141,7 +142,9 @@ def edit_user(user_id: int):
             )
         except seats.SeatError as problem:
             db.session.rollback()
-            field = form.email if problem.code == "owner_credentials" else form.role
+            field = {"owner_credentials": form.email, "owner_scope": form.companies}.get(
+                problem.code, form.role
+            )
             field.errors = [SEAT_PROBLEMS[problem.code]()]
         except UserError as problem:
             db.session.rollback()
@@ -159,7 +162,7 @@ def edit_user(user_id: int):
     )
 
 
-@bp.post("/t/<tenant>/console/users/<int:user_id>/<any(deactivate, reactivate, delete):action>")
+@bp.post("/t/<tenant>/console/users/<id:user_id>/<any(deactivate, reactivate, delete):action>")
 @requires("users.manage")
 def user_action(user_id: int, action: str):
     user = _staff_or_404(user_id)

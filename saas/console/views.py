@@ -10,9 +10,11 @@ import re
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice
 
 from saas import audit
@@ -20,9 +22,12 @@ from saas.api import services as api_services
 from saas.audit import AuditEvent
 from saas.auth import apikeys
 from saas.auth.models import ApiKey, User, membership
+from saas.auth.services import reauthenticate
+from saas.auth.views import current_device
 from saas.console import services as console
 from saas.console.forms import SettingsForm
 from saas.einvoice import MAX_BYTES
+from saas.errors import render_error
 from saas.extensions import db
 from saas.htmx import htmx_target, render
 from saas.i18n import LANGUAGE_NAMES, available_locales, phone_label
@@ -30,7 +35,7 @@ from saas.permissions import ROLE_LABELS, can, requires
 from saas.portal import services
 from saas.portal.models import Company, Invoice
 from saas.portal.views import MIME, parse_day, serve
-from saas.security import verify_password
+from saas.routing import id_arg
 from saas.tenancy import current_tenant, get_or_404
 from saas.tenancy.files import LOGIN_METHODS, LOGO_MAX_BYTES, LOGO_TYPES, check_logo
 
@@ -92,7 +97,7 @@ def invoices():
     return render("console/invoices.html", partial, status=422 if errors else 200, **context)
 
 
-@bp.get("/t/<tenant>/console/invoices/<int:invoice_id>/<any(pdf, xml):what>")
+@bp.get("/t/<tenant>/console/invoices/<id:invoice_id>/<any(pdf, xml):what>")
 @requires("invoices.download")
 def download(invoice_id: int, what: str):
     invoice = services.staff_invoice(staff(), invoice_id)
@@ -148,7 +153,7 @@ def customers():
     return render("console/customers.html", rows=rows)
 
 
-@bp.post("/t/<tenant>/console/customers/<int:company_id>/resend")
+@bp.post("/t/<tenant>/console/customers/<id:company_id>/resend")
 @requires("customers.resend_access")
 def resend_access(company_id: int):
     company = get_or_404(Company, company_id)
@@ -216,14 +221,59 @@ def upload():
 
 # --- bulk upload ----------------------------------------------------------------------
 
+
+def _mb(size: int) -> str:
+    """A size in MB (of 1024 * 1024 bytes, as the limits are written), for the locale."""
+    return format_decimal(round(size / (1024 * 1024), 1))
+
+
+def _limits() -> dict:
+    """The bulk upload's limits as the pages show them."""
+    limits = console.upload_limits()
+    return {
+        "file_size": _mb(limits["file_bytes"]),
+        "zip_size": _mb(limits["zip_bytes"]),
+        "expanded_size": _mb(limits["expanded_bytes"]),
+        "files": format_decimal(limits["files"]),
+        "ratio": format_decimal(limits["ratio"]),
+    }
+
+
 UPLOAD_PROBLEMS = {
-    "no_files": lambda name: _("Choose the files to upload."),
-    "too_many": lambda name: _("At most %(n)s files at once.", n=console.MAX_FILES),
-    "unknown_type": lambda name: _(
+    "no_files": lambda name, n: _("Choose the files to upload."),
+    "too_many": lambda name, n: _("At most %(n)s files at once.", n=n["files"]),
+    "unknown_type": lambda name, n: _(
         "%(name)s is not an XML, .p7m, PDF or zip file.", name=name or _("A file")
     ),
-    "too_big": lambda name: _(
-        "%(name)s is too big: invoices and PDFs may be 10 MB, a zip 200 MB.", name=name
+    "too_big": lambda name, n: _(
+        "%(name)s is too big: invoices and PDFs may be %(file_size)s MB, a zip %(zip_size)s MB.",
+        name=name,
+        file_size=n["file_size"],
+        zip_size=n["zip_size"],
+    ),
+    "expands_too_much": lambda name, n: _(
+        "%(name)s expands to more than %(expanded_size)s MB: split it into smaller zips.",
+        name=name,
+        expanded_size=n["expanded_size"],
+    ),
+}
+
+# Problems of one file found by the upload job, beyond those the progress template names.
+FILE_PROBLEMS = {
+    "nested_zip": lambda n: _(
+        "A zip inside the zip: it was not opened. Put its files in the main zip."
+    ),
+    "ratio": lambda n: _(
+        "It expands to more than %(ratio)s times its compressed size: it was not read.",
+        ratio=n["ratio"],
+    ),
+    "compression": lambda n: _(
+        "Compressed with a method other than Deflate: zip it again with the usual settings."
+    ),
+    "expanded_too_big": lambda n: _(
+        "The zip files expand to more than %(expanded_size)s MB in all: this file and the "
+        "rest were not read.",
+        expanded_size=n["expanded_size"],
     ),
 }
 
@@ -236,19 +286,58 @@ def uploads():
             batch = console.start_upload(staff(), request.files.getlist("files"))
         except console.UploadError as problem:
             code, _sep, name = str(problem).partition(":")
-            message = UPLOAD_PROBLEMS[code](name)
-            return render("console/uploads.html", status=422, error=message)
+            message = UPLOAD_PROBLEMS[code](name, _limits())
+            return render("console/uploads.html", status=422, error=message, limits=_limits())
         return redirect(url_for("console.upload_status", batch_id=batch.id), 303)
-    return render("console/uploads.html", error=None)
+    return render("console/uploads.html", error=None, limits=_limits())
 
 
-@bp.get("/t/<tenant>/console/uploads/<int:batch_id>")
+class _ShownBatch:
+    """An upload batch as its page shows it: rows with the job's newer problem codes get
+    their message in the reader's language (the others the template words itself)."""
+
+    def __init__(self, batch):
+        self._batch = batch
+        limits = _limits()
+        self.results = [
+            {**row, "code": None, "message": FILE_PROBLEMS[row["code"]](limits)}
+            if row.get("code") in FILE_PROBLEMS
+            else row
+            for row in batch.results or []
+        ]
+
+    def __getattr__(self, name):
+        return getattr(self._batch, name)
+
+
+@bp.get("/t/<tenant>/console/uploads/<id:batch_id>")
 @requires("invoices.upload")
 def upload_status(batch_id: int):
     batch = console.own_upload(staff(), batch_id)
     if batch is None:
         abort(404)
-    return render("console/upload_status.html", "console/_upload_progress.html", batch=batch)
+    return render(
+        "console/upload_status.html", "console/_upload_progress.html", batch=_ShownBatch(batch)
+    )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """A request over MAX_CONTENT_LENGTH on the upload pages: the page again, saying so.
+    (Werkzeug refuses it while reading the form, before the view and its sign-in check.)"""
+    allowed = current_user.is_authenticated and can(current_user, "invoices.upload")
+    if allowed and request.endpoint == "console.uploads":
+        message = _(
+            "The upload is larger than %(zip_size)s MB, the most one upload may be. Send "
+            "fewer files at once or split the zip.",
+            zip_size=_limits()["zip_size"],
+        )
+        return render("console/uploads.html", status=413, error=message, limits=_limits())
+    if allowed and request.endpoint == "console.upload":
+        return render(
+            "console/upload.html", status=413, error=_("Files may be at most 10 MB."), email=None
+        )
+    return render_error(error)
 
 
 # --- API keys ("Invio file") ------------------------------------------------------------
@@ -272,17 +361,35 @@ def api_keys():
 @requires("api_keys.manage")
 def create_api_key():
     user = staff()
-    # Re-authentication: a key acts with this user's rights, so the password is asked again.
-    if not verify_password(user.password_hash, request.form.get("password") or ""):
-        audit.record("api_key.reauth_failed", user_id=user.id)
-        db.session.commit()
-        return render(
+    # Re-authentication: a key acts with this user's rights, so the password is asked again,
+    # throttled and counted like the sign-in page's.
+    check = reauthenticate(
+        current_tenant,
+        user,
+        request.form.get("password") or "",
+        request.remote_addr,
+        event="api_key.reauth_failed",
+        device=current_device(),
+    )
+    if check.user is None:
+        error = _("Your password is not correct.")
+        if check.throttled_for:
+            minutes = (check.throttled_for + 59) // 60
+            error = ngettext(
+                "Too many wrong passwords: please wait %(num)s minute before trying again.",
+                "Too many wrong passwords: please wait %(num)s minutes before trying again.",
+                minutes,
+            )
+        response = render(
             "console/api.html",
-            status=422,
+            status=429 if check.throttled_for else 422,
             keys=_keys(user),
             new_key=None,
-            error=_("Your password is not correct."),
+            error=error,
         )
+        if check.throttled_for:
+            response.headers["Retry-After"] = str(check.throttled_for)
+        return response
     _key, raw = apikeys.create_api_key(user)
     db.session.commit()
     response = render("console/api.html", status=201, keys=_keys(user), new_key=raw, error=None)
@@ -308,7 +415,7 @@ def check_api_key():
     return response
 
 
-@bp.post("/t/<tenant>/console/api/keys/<int:key_id>/revoke")
+@bp.post("/t/<tenant>/console/api/keys/<id:key_id>/revoke")
 @requires("api_keys.manage")
 def revoke_api_key(key_id: int):
     key = get_or_404(ApiKey, key_id)
@@ -332,7 +439,7 @@ def audit_log():
     event = (request.args.get("event") or "").strip()
     who = (request.args.get("user") or "").strip().lower()
     start, end = parse_day("from", errors), parse_day("to", errors)
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=id_arg)
     query = select(AuditEvent).where(AuditEvent.tenant_id == current_tenant.id)
     if event:
         query = query.where(AuditEvent.event.like(f"{event}%"))

@@ -4,7 +4,8 @@ Formats (DESIGN §7): Colombia DIAN UBL 2.1 (Invoice, CreditNote, DebitNote, bar
 AttachedDocument), Italy FatturaPA 1.2 (also signed as .p7m, DER or base64) and Mexico
 CFDI 4.0 (stamped). The format is detected from the content; the file name only helps the
 error message. Parsing never resolves entities, never fetches anything and is bounded in
-size and depth (see saas.einvoice.xml).
+size, depth and element count, the parser itself stopping at the limits (see
+saas.einvoice.xml).
 """
 
 from __future__ import annotations

@@ -36,7 +36,13 @@ class Company(TenantScoped, db.Model):
     kind: Mapped[str] = mapped_column(String(16))  # issuer | customer
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
-    users = relationship("User", secondary=membership, back_populates="companies")
+    users = relationship(
+        "User",
+        secondary=membership,
+        primaryjoin="Company.id == membership.c.company_id",
+        secondaryjoin="User.id == membership.c.user_id",
+        back_populates="companies",
+    )
 
     def __repr__(self) -> str:
         return f"<Company {self.tax_id} {self.name}>"
@@ -47,7 +53,10 @@ class Invoice(TenantScoped, db.Model):
 
     __tablename__ = "invoice"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "national_id"),
+        # An invoice is its issuer's national id: a FatturaPA id is built from what the
+        # sender writes, so two issuers may send the same one (see portal.services).
+        UniqueConstraint("tenant_id", "issuer_company_id", "national_id"),
+        Index("ix_invoice_national_id", "tenant_id", "national_id"),
         # The portal's list: one company's invoices, newest first, by keyset.
         Index(
             "ix_invoice_customer_listing", "tenant_id", "customer_company_id", "issue_date", "id"

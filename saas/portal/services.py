@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import g
-from sqlalchemy import exists, insert, literal, select, tuple_, update
+from sqlalchemy import and_, false, insert, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -47,6 +47,16 @@ class PublishError(ValueError):
 
 class IssuerNotAssigned(PublishError):
     """The uploader is limited to other issuer companies than the invoice's."""
+
+
+class NationalIdTaken(PublishError):
+    """Another issuer's invoice already has this national id (CUFE/CUDE, CFDI UUID)."""
+
+
+# Formats whose national id the authority assigns, unique across every issuer. A
+# FatturaPA's id is built by the reader from fields the sender writes, so there an
+# invoice is identified by its issuer and that id together.
+AUTHORITY_IDS = {"ubl21-co", "cfdi-40"}
 
 
 @dataclass
@@ -93,26 +103,50 @@ def publish(
                 f"{record.format} invoices are not published by a {tenant.country} tenant"
             )
     result = Published()
+    # A limited uploader vouches only for their own issuers' invoices: a recipient they
+    # add sees only those (see visible_invoices).
+    limited = issuers is not None
     for record in records:
-        invoice, created = _publish_one(tenant, record, xml, pdf, email, source, user_id)
+        invoice, created = _publish_one(
+            tenant, record, xml, pdf, email, source, user_id, limited=limited
+        )
         result.invoices.append(invoice)
         result.created.append(created)
     return result
 
 
-def _publish_one(tenant, record: InvoiceRecord, xml, pdf, email, source, user_id):
+def _same_invoice(tenant, record: InvoiceRecord) -> Invoice | None:
+    """The invoice already published as this record: same issuer and national id.
+
+    The same national id from another issuer is never that invoice (nor shown to the
+    uploader): for ids the authority assigns it is a conflict.
+    """
+    found = db.session.scalars(
+        select(Invoice).where(
+            Invoice.tenant_id == tenant.id, Invoice.national_id == record.national_id
+        )
+    ).all()
+    for invoice in found:
+        if invoice.issuer.tax_id == record.issuer_tax_id:
+            return invoice
+    if found and record.format in AUTHORITY_IDS:
+        raise NationalIdTaken(
+            f"the national id {record.national_id} belongs to an invoice of another issuer"
+        )
+    return None
+
+
+def _publish_one(tenant, record: InvoiceRecord, xml, pdf, email, source, user_id, *, limited):
     """Add one invoice and commit; a uniqueness race with another writer is retried once."""
     for attempt in (1, 2):
-        existing = db.session.scalars(
-            select(Invoice).where(
-                Invoice.tenant_id == tenant.id, Invoice.national_id == record.national_id
-            )
-        ).first()
+        existing = _same_invoice(tenant, record)
         if existing is not None:
             return existing, False
         stored: list[str] = []
         try:
-            invoice = _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored)
+            invoice = _add_invoice(
+                tenant, record, xml, pdf, email, source, user_id, stored, limited=limited
+            )
             _commit_keeping_state()
             return invoice, True
         except IntegrityError:
@@ -137,7 +171,7 @@ def _commit_keeping_state() -> None:
         session.expire_on_commit = True
 
 
-def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored) -> Invoice:
+def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, limited) -> Invoice:
     known = {
         c.tax_id: c
         for c in db.session.scalars(
@@ -153,7 +187,8 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored) -> In
         record.customer_tax_id,
         record.customer_name,
         "customer",
-        record.customer_email,
+        # A limited uploader's address never becomes the company's registered one.
+        None if limited else record.customer_email,
         known,
     )
     # Files first, under keys we make; a failed commit removes them again.
@@ -189,7 +224,7 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored) -> In
         pdf_crc32=zlib.crc32(pdf) if pdf is not None else None,
     )
     db.session.add(invoice)
-    recipients = _recipients(tenant, customer, email or record.customer_email)
+    recipients = _recipients(tenant, customer, email or record.customer_email, issuer, limited)
     db.session.flush()
     audit.record("invoice.published", user_id=user_id, invoice_id=invoice.id, source=source)
     for recipient in recipients:
@@ -211,13 +246,18 @@ def _company(tenant, tax_id: str, name: str, kind: str, email: str | None, known
     return company
 
 
-def _recipients(tenant, company: Company, email: str | None) -> list[User]:
+def _recipients(tenant, company: Company, email, issuer: Company, limited: bool) -> list[User]:
     """Who is told about a new invoice of `company`.
 
     With an address: its recipient, created (and later onboarded) on first use and
     linked to the company. Without one (CFDI files never carry it): the company's
     active recipients who were onboarded already. A staff account is never turned
     into a customer's recipient, whatever address an XML names.
+
+    `limited`: the upload came from staff limited to some issuer companies, so the
+    address is theirs to choose. Unless it is the company's registered address, the link
+    it gets covers only `issuer`'s invoices of the company; an address already limited
+    to another issuer is not linked (the invoice is still published).
     """
     if not email:
         return list(
@@ -227,6 +267,10 @@ def _recipients(tenant, company: Company, email: str | None) -> list[User]:
                 .where(
                     User.tenant_id == tenant.id,
                     membership.c.company_id == company.id,
+                    or_(
+                        membership.c.issuer_company_id.is_(None),
+                        membership.c.issuer_company_id == issuer.id,
+                    ),
                     User.kind == "recipient",
                     User.active.is_(True),
                     User.welcomed_at.is_not(None),
@@ -235,13 +279,10 @@ def _recipients(tenant, company: Company, email: str | None) -> list[User]:
             )
         )
     email = normalize_email(email)
-    linked = (
-        exists()
-        .where(membership.c.user_id == User.id, membership.c.company_id == company.id)
-        .correlate(User)
-    )
+    # The customer's own registered address is linked to the whole company.
+    limit = issuer.id if limited and email != company.email else None
     row = db.session.execute(
-        select(User, linked).where(User.tenant_id == tenant.id, User.email == email)
+        select(User).where(User.tenant_id == tenant.id, User.email == email)
     ).first()
     if row is None:
         user = User(
@@ -252,19 +293,42 @@ def _recipients(tenant, company: Company, email: str | None) -> list[User]:
             kind="recipient",
             must_change_password=True,
             locale=tenant.default_locale,
-            companies=[company],
         )
         db.session.add(user)
         db.session.flush()
+        _link(user, company, limit)
         return [user]
-    user, is_linked = row
+    user = row[0]
     if user.kind != "recipient":
         audit.record("invoice.recipient_refused", user_id=user.id, reason="staff_address")
         return []
-    if not is_linked:
-        db.session.execute(insert(membership).values(user_id=user.id, company_id=company.id))
-        db.session.expire(user, ["companies"])
+    linked = db.session.execute(
+        select(membership.c.issuer_company_id).where(
+            membership.c.user_id == user.id, membership.c.company_id == company.id
+        )
+    ).first()
+    if linked is None:
+        _link(user, company, limit)
+    elif linked[0] is not None and linked[0] != limit:
+        if limit is not None:
+            audit.record("invoice.recipient_refused", user_id=user.id, reason="other_issuer")
+            return []
+        # Now vouched for by someone who may publish for every issuer: the whole company.
+        db.session.execute(
+            update(membership)
+            .where(membership.c.user_id == user.id, membership.c.company_id == company.id)
+            .values(issuer_company_id=None)
+        )
     return [user]
+
+
+def _link(user: User, company: Company, only_issuer_id: int | None) -> None:
+    db.session.execute(
+        insert(membership).values(
+            user_id=user.id, company_id=company.id, issuer_company_id=only_issuer_id
+        )
+    )
+    db.session.expire(user, ["companies"])
 
 
 def onboard(tenant, user: User, first_invoice: Invoice | None = None) -> bool:
@@ -377,12 +441,31 @@ PAGE_SIZE = 25
 
 
 def visible_invoices(user: User, company_id: int | None = None):
-    """A SELECT of the invoices of the user's companies (or of one of them)."""
-    ids = [c.id for c in user.companies]
+    """A SELECT of the invoices `user` (a recipient) may see: the one rule, used by the
+    list, the invoice page, downloads, the pending zip and its counts.
+
+    All invoices of the user's companies (or of one of them), except where the user was
+    linked to a company by a limited uploader: there only that issuer's invoices.
+    """
+    links = db.session.execute(
+        select(membership.c.company_id, membership.c.issuer_company_id).where(
+            membership.c.user_id == user.id
+        )
+    ).all()
     if company_id is not None:
-        ids = [company_id] if company_id in ids else []
+        links = [link for link in links if link.company_id == company_id]
+    whole = [link.company_id for link in links if link.issuer_company_id is None]
+    criteria = [Invoice.customer_company_id.in_(whole)] if whole else []
+    criteria += [
+        and_(
+            Invoice.customer_company_id == link.company_id,
+            Invoice.issuer_company_id == link.issuer_company_id,
+        )
+        for link in links
+        if link.issuer_company_id is not None
+    ]
     return select(Invoice).where(
-        Invoice.tenant_id == user.tenant_id, Invoice.customer_company_id.in_(ids)
+        Invoice.tenant_id == user.tenant_id, or_(*criteria) if criteria else false()
     )
 
 

@@ -92,7 +92,7 @@ def _query(filters: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v}
 
 
-@bp.get("/t/<tenant>/invoices/<int:invoice_id>")
+@bp.get("/t/<tenant>/invoices/<id:invoice_id>")
 @login_required
 def invoice(invoice_id: int):
     found = services.invoice_for(signed_in_user(), invoice_id)
@@ -101,7 +101,7 @@ def invoice(invoice_id: int):
     return render("portal/invoice.html", invoice=found)
 
 
-@bp.get("/t/<tenant>/invoices/<int:invoice_id>/<any(pdf, xml):what>")
+@bp.get("/t/<tenant>/invoices/<id:invoice_id>/<any(pdf, xml):what>")
 @login_required
 def download(invoice_id: int, what: str):
     user = signed_in_user()
@@ -156,14 +156,14 @@ def own_export(export_id: int) -> ExportJob:
     return export
 
 
-@bp.get("/t/<tenant>/exports/<int:export_id>")
+@bp.get("/t/<tenant>/exports/<id:export_id>")
 @login_required
 def export(export_id: int):
     found = own_export(export_id)
     return render("portal/export.html", "portal/_export_progress.html", export=found)
 
 
-@bp.get("/t/<tenant>/exports/<int:export_id>/zip")
+@bp.get("/t/<tenant>/exports/<id:export_id>/zip")
 @login_required
 def export_zip(export_id: int):
     user = signed_in_user()

@@ -145,7 +145,7 @@ def index():
     return render("platform/index.html", rows=rows, pending=pending, active=active)
 
 
-@bp.post("/platform/purchases/<int:purchase_id>/activate")
+@bp.post("/platform/purchases/<id:purchase_id>/activate")
 @operators_only
 def activate(purchase_id: int):
     purchase = db.session.get(SeatPurchase, purchase_id)

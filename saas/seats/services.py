@@ -206,6 +206,12 @@ def update_user(tenant, by: User, user: User, *, name, email, role, companies, p
     new_person = email != user.email
     if user.is_owner and by.id != user.id and (new_person or password):
         raise SeatError("owner_credentials")
+    if (
+        user.is_owner
+        and by.id != user.id
+        and {c.id for c in companies} != {c.id for c in user.companies}
+    ):
+        raise SeatError("owner_scope")  # the owner's scope is the owner's alone to change
     other = find_user_by_email(tenant.id, email)
     if other is not None and other.id != user.id:
         raise UserError(f"{email} already has an account", "email_taken")
@@ -467,7 +473,7 @@ def _rebalance(tenant, displaced: set[int]) -> None:
     for user in lose:
         if user.active:
             user.active = False
-            end_other_sessions(user)
+            end_other_sessions(user)  # and its API keys are revoked at the flush (apikeys)
         audit.record("user.unseated", tenant_id=tenant.id, target=user.id)
 
 

@@ -91,15 +91,25 @@ def readyz():
 
 
 LOOPBACK = ("127.0.0.1", "::1")
+FORWARDING_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
 
 def dev_mode() -> bool:
     """Developer pages (outbox, tenant list): the embedded mail setup, seen from this machine.
 
     Kept emails will hold access links and passwords, so a server that was started
-    without MAIL_URL by mistake still never shows them to another machine.
+    without MAIL_URL by mistake still never shows them to another machine. A request
+    that came through a proxy is never "this machine", even from a proxy on this host:
+    behind one (PROXY_HOPS > 0, where ProxyFix makes `remote_addr` the client's), or
+    whenever it carries forwarding headers.
     """
-    return current_app.config["MAIL"]["backend"] == "outbox" and request.remote_addr in LOOPBACK
+    if current_app.config["MAIL"]["backend"] != "outbox" or current_app.config["PROXY_HOPS"]:
+        return False
+    if any(request.headers.get(name) for name in FORWARDING_HEADERS):
+        return False
+    if "werkzeug.proxy_fix.orig" in request.environ:
+        return False
+    return request.remote_addr in LOOPBACK
 
 
 @bp.get("/dev/outbox")
@@ -112,14 +122,14 @@ def outbox():
     return render("site/outbox.html", messages=messages)
 
 
-@bp.get("/dev/outbox/<int:message_id>")
+@bp.get("/dev/outbox/<id:message_id>")
 def outbox_message(message_id: int):
     if not dev_mode():
         abort(404)
     return render("site/outbox_message.html", message=db.get_or_404(OutboxMessage, message_id))
 
 
-@bp.get("/dev/outbox/<int:message_id>/html")
+@bp.get("/dev/outbox/<id:message_id>/html")
 def outbox_message_html(message_id: int):
     if not dev_mode():
         abort(404)

@@ -4,6 +4,7 @@ import re
 import threading
 from datetime import timedelta
 
+import lxml.html
 import pytest
 import requests
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from saas.auth import apikeys
 from saas.auth.models import ApiKey, User
 from saas.einvoice.taxids import nit_check_digit
 from saas.extensions import db
+from saas.portal.models import Company
 from saas.security import verify_password
 from saas.tenancy.models import Tenant
 from tests.auth.conftest import csrf_from, post_form, sign_in
@@ -151,8 +153,8 @@ def test_tax_id_flow_end_to_end(smtp_app, smtp, empresa):
     client = smtp_app.test_client()
     answer = ask_by_tax_id(client, "900.123.456-8")  # any accepted spelling
     assert answer.status_code == 200
-    assert "Confirmation" in answer.text and "j***@e***.co" in answer.text
-    assert "juana@" not in answer.text
+    assert "Confirmation" in answer.text
+    assert "juana@" not in answer.text and "***" not in answer.text  # names no address
 
     message = mailed(smtp)
     assert message["To"] == "juana@empresa.com.co"
@@ -211,15 +213,17 @@ def test_the_reset_page_does_not_use_the_link_and_checks_the_password(smtp_app, 
     assert restore(client, path, bruno.id).status_code == 200  # the link still worked
 
 
-def test_unknown_tax_id_gets_the_same_page_without_an_address(smtp_app, smtp, empresa):
+def main_text(response) -> str:
+    return lxml.html.document_fromstring(response.text).xpath("//main")[0].text_content()
+
+
+def test_unknown_tax_id_gets_the_same_page(smtp_app, smtp, empresa):
     known = ask_by_tax_id(smtp_app.test_client(), NIT)
     unknown_nit = f"800197268-{nit_check_digit('800197268')}"
     unknown = ask_by_tax_id(smtp_app.test_client(), unknown_nit)
     assert known.status_code == unknown.status_code == 200
-    assert "<h1>Confirmation</h1>" in known.text and "<h1>Confirmation</h1>" in unknown.text
-    assert (
-        "***" not in unknown.text and "@" not in unknown.text.split("<main")[1].split("</main")[0]
-    )
+    assert main_text(known) == main_text(unknown)
+    assert "@" not in main_text(known)
     mailed(smtp)
     assert len(smtp.messages) == 1  # only the known company's
 
@@ -238,18 +242,99 @@ def test_a_company_with_no_active_user_gets_no_email(smtp_app, smtp, tenants):
         )
 
 
-def test_without_a_registered_address_the_first_user_gets_the_link(smtp_app, smtp, tenants):
+def test_without_a_registered_address_each_recipient_gets_their_own_link(smtp_app, smtp, tenants):
     with smtp_app.app_context():
         tenant = tenants["intertec"].load()
         company = make_company(tenant, tax_id=NIT, email=None)
-        make_user(
-            tenant, email="first@cliente.co", kind="recipient", role=None, companies=[company]
+        first, second = (
+            make_user(
+                tenant, email=f"{who}@cliente.co", kind="recipient", role=None, companies=[company]
+            ).id
+            for who in ("first", "second")
         )
-        make_user(
-            tenant, email="second@cliente.co", kind="recipient", role=None, companies=[company]
+    ask_by_tax_id(smtp_app.test_client(), NIT)
+    wait_until(lambda: len(smtp.messages) == 2, message="two emails")
+    links = {m["To"]: link_path(m) for m in smtp.messages}
+    assert set(links) == {"first@cliente.co", "second@cliente.co"}
+    # Each link resets its own addressee only.
+    client = smtp_app.test_client()
+    assert restore(client, links["first@cliente.co"], second).status_code == 422
+    assert restore(client, links["first@cliente.co"], first).status_code == 200
+
+
+# --- who a link can reach (an issuer's tax id is printed on every invoice) ----------
+
+
+@pytest.fixture
+def issuer_staff(smtp_app, tenants):
+    """Intertec's own issuer company, with its owner, an Administrator and a Biller."""
+    with smtp_app.app_context():
+        tenant = tenants["intertec"].load()
+        issuer = make_company(
+            tenant, tax_id=NIT, name="Intertec SAS", kind="issuer", email="facturacion@intertec.co"
         )
-    assert "f***@c***.co" in ask_by_tax_id(smtp_app.test_client(), NIT).text
-    assert mailed(smtp)["To"] == "first@cliente.co"
+        people = {
+            role: make_user(
+                tenant,
+                email=f"{role}@intertec.co",
+                username=role,
+                role="admin" if role != "biller" else "biller",
+                is_owner=role == "owner",
+                companies=[issuer],
+            ).id
+            for role in ("owner", "admin", "biller")
+        }
+        return people
+
+
+def test_an_issuers_tax_id_resets_no_staff(smtp_app, smtp, issuer_staff):
+    """A Biller (or anyone) holding the issuer's tax id gets no link to any staff member."""
+    answer = ask_by_tax_id(smtp_app.test_client(), NIT)
+    assert answer.status_code == 200
+    with smtp_app.app_context():
+        sent = db.session.scalars(select(AuditEvent).filter_by(event="password_reset.sent")).all()
+        requested = db.session.scalars(
+            select(AuditEvent).filter_by(event="password_reset.requested")
+        ).one()
+    assert sent == [] and requested.ip == "127.0.0.1"
+    assert smtp.messages == []
+
+
+def test_a_tax_id_link_lists_only_the_companys_recipients(smtp_app, smtp, empresa, tenants):
+    """Staff who are members of a customer company are never offered on its link."""
+    with smtp_app.app_context():
+        tenant = tenants["intertec"].load()
+        company = db.session.get(Company, empresa)
+        admin = make_user(tenant, email="boss@intertec.co", role="admin", companies=[company]).id
+    ask_by_tax_id(smtp_app.test_client(), NIT)
+    path = link_path(mailed(smtp)) + "?lang=en"
+    client = smtp_app.test_client()
+    page = client.get(path)
+    offered = {
+        int(v)
+        for v in lxml.html.document_fromstring(page.text).xpath("//input[@name='user']/@value")
+    }
+    assert admin not in offered and len(offered) == 2
+    assert restore(client, path, admin).status_code == 422
+    assert (
+        sign_in(smtp_app.test_client(), "intertec", "boss@intertec.co", PASSWORD).status_code == 302
+    )
+
+
+def test_staff_recover_by_email_at_a_tax_id_tenant(smtp_app, smtp, issuer_staff):
+    client = smtp_app.test_client()
+    page = client.get("/t/intertec/password/forgot?lang=en")
+    link = lxml.html.document_fromstring(page.text).xpath("//a[contains(@href, 'by=email')]/@href")
+    assert link == ["/t/intertec/password/forgot?by=email"]
+    answer = post_form(client, link[0] + "&lang=en", {"email": "owner@intertec.co"})
+    assert answer.status_code == 200
+    message = mailed(smtp)
+    assert message["To"] == "owner@intertec.co"
+    assert restore(client, link_path(message), issuer_staff["admin"]).status_code == 422
+    assert restore(client, link_path(message), issuer_staff["owner"]).status_code == 200
+    with smtp_app.app_context():
+        reset = db.session.scalars(select(AuditEvent).filter_by(event="password.reset")).one()
+        assert reset.user_id == issuer_staff["owner"] and reset.ip == "127.0.0.1"
 
 
 def test_a_newer_request_kills_the_older_link(smtp_app, smtp, empresa, frozen_clock):
