@@ -13,7 +13,7 @@ from flask import Flask, request
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**31 - 1
+MAX_ID = 2**31 - 1  # the one bound of a row id, for URLs, query arguments and the API
 # Public, identical for everybody: cacheable whoever asks.
 CACHEABLE_ENDPOINTS = {"static", "site.theme", "site.logo"}
 # Always private: the API, the platform console, the dev outbox (it holds links).

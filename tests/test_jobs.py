@@ -78,7 +78,7 @@ def test_real_worker_runs_the_default_and_exports_queues(
     from werkzeug.datastructures import FileStorage
 
     from saas.console.models import UploadBatch
-    from saas.console.services import start_upload
+    from saas.console.uploads import start_upload
     from saas.portal.models import ExportJob
     from saas.portal.services import start_export
     from saas.storage import get_storage

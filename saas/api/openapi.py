@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import url_for
 
 from saas.api.services import PAGE_DEFAULT, PAGE_MAX
-from saas.portal.services import CURSOR_PATTERN, MAX_ID
+from saas.portal.services import CURSOR_PATTERN
+from saas.routing import MAX_ID
 
 
 def _error(description: str) -> dict:

@@ -213,24 +213,7 @@ def authenticate(
     """
     user = find_by_login(tenant.id, login)
     subject = f"user:{user.id}" if user else f"login:{login.strip().lower()}"
-    if device is not None and (user is None or device.user_id != user.id):
-        device = None
-    with one_at_a_time(f"signin:{tenant.id}:{subject}"):
-        wait = _password_wait(tenant, subject, ip, device)
-        if wait:
-            audit.record("signin.throttled", user_id=user.id if user else None, subject=subject)
-            db.session.commit()
-            return SignIn(throttled_for=wait)
-        valid = verify_password(user.password_hash if user else None, password)
-        if not (valid and user.active):
-            _record_failure("signin.failed", user, subject, device)
-            if user is not None and user.active:
-                _warn_owner_when_locked(tenant, user, subject)
-            db.session.commit()
-            return SignIn()
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return SignIn(user=user)
+    return _check_password(tenant, user, subject, password, ip, device, "signin.failed")
 
 
 def reauthenticate(
@@ -241,20 +224,34 @@ def reauthenticate(
     Throttled and counted exactly like the sign-in page: same limits, same pause, the
     same notice to the owner. `event` names the failure in the audit trail.
     """
-    subject = f"user:{user.id}"
-    if device is not None and device.user_id != user.id:
+    return _check_password(tenant, user, f"user:{user.id}", password, ip, device, event)
+
+
+def _check_password(tenant, user, subject, password, ip, device, failure_event) -> SignIn:
+    """One password check under the account's lock: paused, wrong (recorded as
+    `failure_event`, the owner told once when it pauses), or the user."""
+    if device is not None and (user is None or device.user_id != user.id):
         device = None
     with one_at_a_time(f"signin:{tenant.id}:{subject}"):
         wait = _password_wait(tenant, subject, ip, device)
         if wait:
-            audit.record("signin.throttled", user_id=user.id, subject=subject, where=event)
+            audit.record(
+                "signin.throttled",
+                user_id=user.id if user else None,
+                subject=subject,
+                where=failure_event,
+            )
             db.session.commit()
             return SignIn(throttled_for=wait)
-        if not verify_password(user.password_hash, password):
-            _record_failure(event, user, subject, device)
-            _warn_owner_when_locked(tenant, user, subject)
+        valid = verify_password(user.password_hash if user else None, password)
+        if not (valid and user.active):
+            _record_failure(failure_event, user, subject, device)
+            if user is not None and user.active:
+                _warn_owner_when_locked(tenant, user, subject)
             db.session.commit()
             return SignIn()
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     return SignIn(user=user)
 
 

@@ -112,22 +112,6 @@ def remember_device(response, user: User):
     return response
 
 
-def paused(wait: int, form=None):
-    """The sign-in page's pause, with the ways the account's owner still gets in."""
-    methods = current_tenant.login_methods
-    response = render(
-        "auth/throttled.html",
-        status=429,
-        wait=wait,
-        form=form,
-        locked=True,
-        magic_url=url_for("auth.magic_request") if "magic_link" in methods else None,
-        forgot_url=url_for("auth.forgot_password"),
-    )
-    response.headers["Retry-After"] = str(wait)
-    return response
-
-
 def login_options() -> dict:
     methods = current_tenant.login_methods
     return {
@@ -163,7 +147,7 @@ def login():
                     redirect(safe_next(form.next.data) or landing()), result.user
                 )
             if result.throttled_for:
-                return paused(result.throttled_for, form)
+                return throttled(result.throttled_for, form, locked=True)
             form.form_errors.append(_("The email, username or password is not correct."))
             status = 401
     return render("auth/login.html", status=status, form=form, **options)
@@ -178,9 +162,7 @@ def magic_request():
             return render("auth/magic_request.html", status=422, form=form)
         wait = services.request_magic_link(current_tenant, form.email.data, request.remote_addr)
         if wait:
-            response = render("auth/throttled.html", status=429, wait=wait, form=None)
-            response.headers["Retry-After"] = str(wait)
-            return response
+            return throttled(wait)
         provider, provider_url = services.mail_provider(form.email.data)
         return render(
             "auth/magic_sent.html",
@@ -317,8 +299,19 @@ def change_password():
     )
 
 
-def throttled(wait: int, form=None):
-    response = render("auth/throttled.html", status=429, wait=wait, form=form)
+def throttled(wait: int, form=None, *, locked: bool = False):
+    """The 429 page. `locked`: a paused password sign-in, which also names the ways the
+    account's owner still gets in."""
+    methods = current_tenant.login_methods
+    response = render(
+        "auth/throttled.html",
+        status=429,
+        wait=wait,
+        form=form,
+        locked=locked,
+        magic_url=url_for("auth.magic_request") if "magic_link" in methods else None,
+        forgot_url=url_for("auth.forgot_password"),
+    )
     response.headers["Retry-After"] = str(wait)
     return response
 

@@ -1,7 +1,7 @@
 """The staff console: dashboard, invoices, customers, uploads, API keys, settings, audit.
 
 Every route names its permission from `saas.permissions` (the one table of who may
-do what); the views stay thin and call `console.services` / `portal.services`.
+do what); the views stay thin and call `console.services`, `console.uploads` and `portal.services`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from saas.auth.models import ApiKey, User, membership
 from saas.auth.services import reauthenticate
 from saas.auth.views import current_device
 from saas.console import services as console
+from saas.console import uploads as bulk
 from saas.console.forms import SettingsForm
 from saas.einvoice import MAX_BYTES
 from saas.errors import render_error
@@ -229,7 +230,7 @@ def _mb(size: int) -> str:
 
 def _limits() -> dict:
     """The bulk upload's limits as the pages show them."""
-    limits = console.upload_limits()
+    limits = bulk.upload_limits()
     return {
         "file_size": _mb(limits["file_bytes"]),
         "zip_size": _mb(limits["zip_bytes"]),
@@ -258,33 +259,14 @@ UPLOAD_PROBLEMS = {
     ),
 }
 
-# Problems of one file found by the upload job, beyond those the progress template names.
-FILE_PROBLEMS = {
-    "nested_zip": lambda n: _(
-        "A zip inside the zip: it was not opened. Put its files in the main zip."
-    ),
-    "ratio": lambda n: _(
-        "It expands to more than %(ratio)s times its compressed size: it was not read.",
-        ratio=n["ratio"],
-    ),
-    "compression": lambda n: _(
-        "Compressed with a method other than Deflate: zip it again with the usual settings."
-    ),
-    "expanded_too_big": lambda n: _(
-        "The zip files expand to more than %(expanded_size)s MB in all: this file and the "
-        "rest were not read.",
-        expanded_size=n["expanded_size"],
-    ),
-}
-
 
 @bp.route("/t/<tenant>/console/uploads", methods=["GET", "POST"])
 @requires("invoices.upload")
 def uploads():
     if request.method == "POST":
         try:
-            batch = console.start_upload(staff(), request.files.getlist("files"))
-        except console.UploadError as problem:
+            batch = bulk.start_upload(staff(), request.files.getlist("files"))
+        except bulk.UploadError as problem:
             code, _sep, name = str(problem).partition(":")
             message = UPLOAD_PROBLEMS[code](name, _limits())
             return render("console/uploads.html", status=422, error=message, limits=_limits())
@@ -292,32 +274,14 @@ def uploads():
     return render("console/uploads.html", error=None, limits=_limits())
 
 
-class _ShownBatch:
-    """An upload batch as its page shows it: rows with the job's newer problem codes get
-    their message in the reader's language (the others the template words itself)."""
-
-    def __init__(self, batch):
-        self._batch = batch
-        limits = _limits()
-        self.results = [
-            {**row, "code": None, "message": FILE_PROBLEMS[row["code"]](limits)}
-            if row.get("code") in FILE_PROBLEMS
-            else row
-            for row in batch.results or []
-        ]
-
-    def __getattr__(self, name):
-        return getattr(self._batch, name)
-
-
 @bp.get("/t/<tenant>/console/uploads/<id:batch_id>")
 @requires("invoices.upload")
 def upload_status(batch_id: int):
-    batch = console.own_upload(staff(), batch_id)
+    batch = bulk.own_upload(staff(), batch_id)
     if batch is None:
         abort(404)
     return render(
-        "console/upload_status.html", "console/_upload_progress.html", batch=_ShownBatch(batch)
+        "console/upload_status.html", "console/_upload_progress.html", batch=batch, limits=_limits()
     )
 
 

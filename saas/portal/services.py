@@ -32,12 +32,12 @@ from saas.jobs import enqueue, job
 from saas.mail import absolute_url, send_email
 from saas.portal.models import Company, DownloadEvent, ExportJob, Invoice
 from saas.portal.zipwriter import StoredZipWriter
+from saas.routing import MAX_ID
 from saas.security import hash_password
 from saas.storage import get_storage, tenant_key
 
 ACCESS_LINK_TTL = timedelta(days=7)
 PDF_MAGIC = b"%PDF-"
-MAX_ID = 2**31 - 1  # ids are 32-bit integers: anything larger is simply not found
 FORMAT_COUNTRY = {"ubl21-co": "CO", "fatturapa-12": "IT", "cfdi-40": "MX"}
 
 

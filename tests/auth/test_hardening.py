@@ -294,40 +294,22 @@ def test_a_co_administrator_cannot_change_the_owners_companies(app, tenants):
         db.session.add(company)
         db.session.commit()
         olga_id, company_id = olga.id, company.id
-    co_admin = app.test_client()
-    assert sign_in(co_admin, "azteca", "carl", PASSWORD).status_code == 302
     url = f"/t/azteca/console/users/{olga_id}?lang=en"
-    page = co_admin.get(url)
-    response = co_admin.post(
-        url,
-        data={
-            "csrf_token": csrf_from(page.text),
-            "name": "Olga",
-            "email": "olga@azteca.mx",
-            "password": "",
-            "role": "admin",
-            "companies": [str(company_id)],
-        },
-    )
+
+    def give_olga_the_company(login):
+        client = app.test_client()
+        assert sign_in(client, "azteca", login, PASSWORD).status_code == 302
+        page = client.get(url)
+        fields = {"name": "Olga", "email": "olga@azteca.mx", "password": "", "role": "admin"}
+        fields.update(csrf_token=csrf_from(page.text), companies=[str(company_id)])
+        return client.post(url, data=fields)
+
+    response = give_olga_the_company("carl")
     assert response.status_code == 422
     assert "Only the owner of the portal can change the companies they see." in response.text
     with app.app_context():
         assert db.session.get(User, olga_id).companies == []
     # The owner may change their own.
-    owner = app.test_client()
-    assert sign_in(owner, "azteca", "olga", PASSWORD).status_code == 302
-    page = owner.get(url)
-    response = owner.post(
-        url,
-        data={
-            "csrf_token": csrf_from(page.text),
-            "name": "Olga",
-            "email": "olga@azteca.mx",
-            "password": "",
-            "role": "admin",
-            "companies": [str(company_id)],
-        },
-    )
-    assert response.status_code == 303
+    assert give_olga_the_company("olga").status_code == 303
     with app.app_context():
         assert [c.id for c in db.session.get(User, olga_id).companies] == [company_id]

@@ -14,7 +14,7 @@ from flask import g
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from saas.console import services as console
+from saas.console import uploads as console
 from saas.console.models import UploadBatch
 from saas.extensions import db
 from tests.auth.conftest import csrf_from
