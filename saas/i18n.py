@@ -24,8 +24,14 @@ LANGUAGE_NAMES = {"es": "Español", "it": "Italiano", "en": "English"}
 
 
 def available_locales() -> list[str]:
+    """The languages of this page: the tenant's, or every one the platform has."""
     tenant = g.get("tenant")
-    return list(tenant.locales) if tenant is not None else list(current_app.config["LOCALES"])
+    return list(tenant.locales) if tenant is not None else platform_locales()
+
+
+def platform_locales() -> list[str]:
+    """Every language the platform is translated into: what a tenant may choose from."""
+    return list(current_app.config["LOCALES"])
 
 
 def select_locale() -> str:

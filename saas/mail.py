@@ -3,7 +3,8 @@
 `send_email()` renders a message (HTML + text, in the recipient's language and the
 tenant's branding) and adds it to the outbox in the caller's transaction; once that
 commits, a `mail` job delivers it. A failed delivery is retried with backoff and,
-after MAIL_MAX_ATTEMPTS, marked `failed` for an operator (`flask outbox retry`).
+after MAIL_MAX_ATTEMPTS, marked `failed` for an operator (`flask outbox retry`); a
+message that cannot be built, or any other error, ends `failed` at once, never `sending`.
 With MAIL_URL=outbox:// messages are only kept (status `kept`) and shown at /dev/outbox.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import datetime, timedelta
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import urlsplit
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from saas import clock
 from saas.extensions import db
 from saas.jobs import enqueue, job
+from saas.validation import one_line
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,8 @@ def send_email(to: str, template: str, *, tenant, locale: str | None = None, **c
         tenant_id=tenant.id if tenant else None,
         template=template,
         to_addr=to,
-        from_addr=formataddr((tenant.name, sender)) if tenant else sender,
+        # one_line: a name stored before names were checked must not break the header.
+        from_addr=formataddr((one_line(tenant.name), sender)) if tenant else sender,
         subject=" ".join(subject.split()),
         text_body=text,
         html_body=html,
@@ -147,8 +151,25 @@ def deliver(message_id: int) -> str | None:
     if not claimed:
         return None
     row = db.session.get(OutboxMessage, message_id)
+    _attempt(row)
+    db.session.commit()
+    return row.status
+
+
+def _attempt(row: OutboxMessage) -> None:
+    """Send `row` once and set what follows: sent, a retry, or failed. Whatever goes
+    wrong, the row leaves `sending`: a message no code path can finish is `failed`,
+    with the reason, for an operator to see, never a lease that expires forever."""
     try:
-        smtp_send(current_app.config["MAIL"], build_message(row))
+        message = build_message(row)
+    except (ValueError, TypeError, MessageError) as error:
+        # A header the standard library refuses (a line break in a name or address):
+        # retrying cannot help.
+        row.status, row.last_error = FAILED, f"cannot be built: {error}"[:2000]
+        log.error("mail %s cannot be built: %s", row.id, error)
+        return
+    try:
+        smtp_send(current_app.config["MAIL"], message)
     except PermanentFailure as error:
         row.status, row.last_error = FAILED, str(error)[:2000]
     except (smtplib.SMTPException, OSError) as error:
@@ -163,10 +184,11 @@ def deliver(message_id: int) -> str | None:
             row.next_attempt_at = clock.now() + timedelta(seconds=delay)
             enqueue(deliver, row.tenant_id, row.id, delay=delay)
             log.warning("mail %s attempt %s failed, retry in %ss", row.id, row.attempts, delay)
+    except Exception as error:  # anything else: end it, visibly
+        log.exception("mail %s could not be sent", row.id)
+        row.status, row.last_error = FAILED, f"{type(error).__name__}: {error}"[:2000]
     else:
         row.status, row.sent_at, row.last_error = SENT, clock.now(), None
-    db.session.commit()
-    return row.status
 
 
 def retry(message_ids=None) -> int:

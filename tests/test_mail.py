@@ -149,3 +149,33 @@ def test_test_email_command(smtp_app, smtp):
     assert result.exit_code == 0, result.output
     [message] = wait_until(lambda: smtp.messages)
     assert message["Subject"] == "Mensaje de prueba de Comercializadora Azteca"
+
+
+def test_a_message_that_cannot_be_built_ends_failed_at_once(smtp_app, smtp):
+    send_email("ana@example.com\r\nBcc: spy@evil.example", "test", tenant=g.tenant)
+    db.session.commit()
+    [row] = outbox_rows()
+    assert row.status == FAILED and row.attempts == 1  # never left in `sending`
+    assert row.last_error.startswith("cannot be built:")
+    assert smtp.messages == []
+
+
+def test_any_other_delivery_error_ends_failed_not_sending(smtp_app, smtp, monkeypatch):
+    def broken(settings, message):  # a bug in delivery, not an SMTP answer
+        raise KeyError("port")
+
+    monkeypatch.setattr("saas.mail.smtp_send", broken)
+    send_email("ana@example.com", "test", tenant=g.tenant)
+    db.session.commit()
+    [row] = outbox_rows()
+    assert row.status == FAILED and row.last_error == "KeyError: 'port'"
+
+
+def test_a_line_break_in_a_stored_tenant_name_does_not_reach_the_header(smtp_app, smtp):
+    # Names are checked where they are written now; one stored before must not break mail.
+    g.tenant.name = "Intertec\r\nBcc: spy@evil.example"
+    send_email("ana@example.com", "test", tenant=g.tenant)
+    db.session.commit()
+    [message] = wait_until(lambda: smtp.messages)
+    assert message["From"] == '"Intertec Bcc: spy@evil.example" <no-reply@portal.test>'
+    assert message["Bcc"] is None and [r.status for r in outbox_rows()] == [SENT]

@@ -175,7 +175,21 @@ def document(tenant) -> dict:
                                     "several (FatturaPA lots)",
                                     "type": "array",
                                     "items": {"$ref": "#/components/schemas/Invoice"},
-                                }
+                                },
+                                "warnings": {
+                                    "description": "Published, but with a problem for staff "
+                                    "to act on: `invalid_customer_email` when the address the "
+                                    "XML names cannot receive mail (no one was told)",
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["code", "detail"],
+                                        "properties": {
+                                            "code": {"type": "string"},
+                                            "detail": {"type": "string"},
+                                        },
+                                    },
+                                },
                             },
                         },
                     ]

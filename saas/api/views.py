@@ -109,6 +109,14 @@ def upload_invoice():
     body = services.invoice_json(first)
     if others:  # a FatturaPA file may carry several invoices
         body["others"] = [services.invoice_json(i) for i in others]
+    if result.invalid_addresses:
+        body["warnings"] = [
+            {
+                "code": "invalid_customer_email",
+                "detail": f"{address!r} in the XML is not an email address: no one was told",
+            }
+            for address in result.invalid_addresses
+        ]
     response = jsonify(body)
     response.status_code = 201 if result.any_created else 200
     response.headers["Location"] = url_for("api.invoice", invoice_id=first.id)

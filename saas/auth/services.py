@@ -24,8 +24,7 @@ from saas.mail import absolute_url, send_email
 from saas.security import hash_password, needs_rehash, verify_password
 from saas.throttle import Limit, one_at_a_time, retry_after
 from saas.throttle import count as throttle_count
-
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+from saas.validation import InvalidEmail, email_address, has_control_characters
 
 
 class UserError(ValueError):
@@ -39,6 +38,23 @@ class UserError(ValueError):
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def checked_email(email: str) -> str:
+    """The address as stored, or UserError("invalid_email")."""
+    try:
+        return email_address(email)
+    except InvalidEmail as error:
+        raise UserError(str(error), "invalid_email") from None
+
+
+def checked_name(name: str) -> str:
+    """A person's name on one line, or UserError."""
+    if not name.strip():
+        raise UserError("a name is required", "name_required")
+    if has_control_characters(name):
+        raise UserError("a name must be on one line, without control characters", "invalid_name")
+    return name.strip()
 
 
 def unique_username(tenant_id: int, email: str) -> str:
@@ -68,13 +84,10 @@ def create_staff_user(
     tenant, *, email: str, name: str, role: str, password: str, companies=()
 ) -> User:
     """A staff user of `tenant` with one of the four roles; the caller commits."""
-    email = normalize_email(email)
-    if not EMAIL_RE.match(email):
-        raise UserError(f"{email!r} is not an email address", "invalid_email")
+    email = checked_email(email)
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}", "invalid_role")
-    if not name.strip():
-        raise UserError("a name is required", "name_required")
+    checked_name(name)
     if find_user_by_email(tenant.id, email) is not None:
         raise UserError(f"{email} already has an account in {tenant.slug}", "email_taken")
     username = unique_username(tenant.id, email)

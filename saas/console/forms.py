@@ -20,6 +20,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from saas.validation import plain_text, valid_email
+
 COLOR = Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Use a colour such as #0b5394."))
 
 
@@ -29,7 +31,7 @@ class CheckboxList(SelectMultipleField):
 
 
 class SettingsForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), plain_text])
     logo = FileField(
         _l("Logo (SVG or PNG, at most 512 KB)"),
         render_kw={"accept": ".svg,.png,image/svg+xml,image/png"},
@@ -71,8 +73,8 @@ class SettingsForm(FlaskForm):
 
 
 class StaffUserForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200), plain_text])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
     password = PasswordField(_l("Password"), validators=[Length(max=128)])
     role = RadioField(_l("Profile"), choices=[], validators=[DataRequired()])
     companies = CheckboxList(_l("Companies"), coerce=int, choices=[])
@@ -86,5 +88,7 @@ class BuySeatsForm(FlaskForm):
 
 class CompanyForm(FlaskForm):
     tax_id = StringField(_l("Tax ID"), validators=[DataRequired(), Length(max=40)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
-    email = EmailField(_l("Registered email"), validators=[Optional(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300), plain_text])
+    email = EmailField(
+        _l("Registered email"), validators=[Optional(), Length(max=254), valid_email]
+    )

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from saas.auth.models import User
-from saas.auth.services import EMAIL_RE, UserError
+from saas.auth.services import UserError
 from saas.console import services as console
 from saas.console.forms import BuySeatsForm, CompanyForm, StaffUserForm
 from saas.console.views import bp, staff
@@ -18,6 +18,7 @@ from saas.permissions import ROLE_DESCRIPTIONS, ROLE_LABELS, ROLES, requires
 from saas.portal.models import Company
 from saas.seats import services as seats
 from saas.tenancy import current_tenant, get_or_404
+from saas.validation import email_address
 
 SEAT_PROBLEMS = {
     "no_free_seat": lambda: _(
@@ -39,6 +40,10 @@ def show_user_problem(form, problem: UserError) -> None:
         "invalid_email": (form.email, lambda: _("This is not an email address.")),
         "email_taken": (form.email, lambda: _("Another user already has this email.")),
         "name_required": (form.name, lambda: _("Write the person's full name.")),
+        "invalid_name": (
+            form.name,
+            lambda: _("Use letters, digits and punctuation only, on one line."),
+        ),
         "invalid_role": (form.role, lambda: _("Choose a profile.")),
         "password_required": (
             form.password,
@@ -222,11 +227,7 @@ def buy_seats():
 @requires("companies.manage")
 def companies():
     form = CompanyForm()
-    registered = (form.email.data or "").strip().lower()
-    if request.method == "POST" and registered and not EMAIL_RE.match(registered):
-        form.validate()
-        form.email.errors = [*form.email.errors, _("This is not an email address.")]
-    elif request.method == "POST" and form.validate():
+    if request.method == "POST" and form.validate():
         try:
             tax_id = normalize_tax_id(current_tenant.country, form.tax_id.data)
         except InvalidTaxId:
@@ -240,7 +241,7 @@ def companies():
                     staff(),
                     tax_id=tax_id,
                     name=form.name.data.strip(),
-                    email=registered,
+                    email=email_address(form.email.data) if form.email.data else None,
                 )
             except console.CustomerTaxId:
                 form.tax_id.errors = [_("This tax ID belongs to one of your customers.")]

@@ -46,6 +46,27 @@ class UploadError(ValueError):
     """The upload cannot be accepted as a whole; the message says why."""
 
 
+MAX_NAME = 200  # characters of a file name kept for the progress page
+
+
+def file_name(path: str) -> str:
+    """The name a person gave the file, without folders, at most MAX_NAME characters.
+
+    A long name keeps its start and its extension (which says what the file is), with
+    a digest of the whole stem between them: two long names that differ only at their
+    end stay different, and a long XML's PDF, shortened the same way, still pairs.
+    """
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if len(name) <= MAX_NAME:
+        return name
+    base, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 10:
+        base, ext = name, ""
+    digest = hashlib.sha256(base.encode()).hexdigest()[:8]
+    suffix = f"…{digest}" + (f".{ext}" if ext else "")
+    return base[: MAX_NAME - len(suffix)] + suffix
+
+
 def _kind(name: str) -> str | None:
     lower = name.lower()
     if lower.endswith(".zip"):
@@ -99,7 +120,7 @@ def start_upload(user: User, uploads) -> UploadBatch:
     stored, expanded = [], 0
     try:
         for upload in uploads:
-            name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:200]
+            name = file_name(upload.filename)
             kind = _kind(name)
             if kind is None:
                 raise UploadError("unknown_type:" + name)
@@ -239,7 +260,7 @@ def _plan(files: list[dict], reader: _Reader) -> list[_Entry]:
             out.append(_Entry(item["name"], None, item["key"], problem="bad_zip"))
             continue
         for index, member in members:
-            name = member.filename.replace("\\", "/").rsplit("/", 1)[-1]
+            name = file_name(member.filename)
             if member.is_dir() or not name or name.startswith("."):
                 continue
             if "__MACOSX" in member.filename:

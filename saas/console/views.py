@@ -31,7 +31,7 @@ from saas.einvoice import MAX_BYTES
 from saas.errors import render_error
 from saas.extensions import db
 from saas.htmx import htmx_target, render
-from saas.i18n import LANGUAGE_NAMES, available_locales, phone_label
+from saas.i18n import LANGUAGE_NAMES, phone_label, platform_locales
 from saas.permissions import ROLE_LABELS, can, requires
 from saas.portal import services
 from saas.portal.models import Company, Invoice
@@ -106,6 +106,14 @@ def download(invoice_id: int, what: str):
     if not key:
         abort(404)
     return serve(key, invoice.file_name(what), MIME[what])
+
+
+def invalid_address_message(address: str) -> str:
+    return _(
+        "The email address %(address)s in the invoice is not valid: the invoice is "
+        "published, but no one was told.",
+        address=address[:100],
+    )
 
 
 def _customer_scope(user: User) -> list:
@@ -216,6 +224,8 @@ def upload():
                         _("Already published: %(numbers)s. Nothing changed.", numbers=numbers),
                         "info",
                     )
+                for address in result.invalid_addresses:
+                    flash(invalid_address_message(address), "warning")
                 return redirect(url_for("console.upload"))
     return render("console/upload.html", status=422, error=error, email=email)
 
@@ -475,7 +485,8 @@ def _settings_form() -> SettingsForm:
             "password_max_age_days": tenant.password_max_age_days,
         }
     )
-    choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in available_locales()]
+    # All the platform's languages, not the tenant's: one removed can be chosen again.
+    choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in platform_locales()]
     form.locales.choices = choices
     form.default_locale.choices = choices
     return form

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
+from saas.validation import one_line
 
 # Format codes as stored on invoices, and the names people know them by (used in messages).
 FORMAT_NAMES = {
@@ -40,6 +41,14 @@ class InvoiceRecord:
     customer_tax_id: str
     customer_name: str
     customer_email: str | None
+
+    def __post_init__(self):
+        # Names come from a file the portal does not control and end up in email
+        # subjects and pages: one line each, whatever the XML's layout.
+        for name in ("issuer_name", "customer_name", "number"):
+            object.__setattr__(self, name, one_line(getattr(self, name)))
+        if self.customer_email is not None:
+            object.__setattr__(self, "customer_email", self.customer_email.strip() or None)
 
     @property
     def amount_decimals(self) -> int:

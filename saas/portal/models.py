@@ -35,6 +35,10 @@ class Company(TenantScoped, db.Model):
     email: Mapped[str | None] = mapped_column(String(254))  # registered address
     kind: Mapped[str] = mapped_column(String(16))  # issuer | customer
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # Why the company's people were not told of its latest invoice, for staff to act
+    # on: "invalid_address" (detail: the address its XML names). None when all is well.
+    mail_problem: Mapped[str | None] = mapped_column(String(32))
+    mail_problem_detail: Mapped[str | None] = mapped_column(String(300))
 
     users = relationship(
         "User",

@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from saas import audit, clock
 from saas.auth import tokens
 from saas.auth.models import User, membership
-from saas.auth.services import EMAIL_RE, end_other_sessions, normalize_email, unique_username
+from saas.auth.services import end_other_sessions, unique_username
 from saas.einvoice import EInvoiceError, InvoiceRecord, read_invoices
 from saas.extensions import db
 from saas.jobs import enqueue, job
@@ -35,6 +35,7 @@ from saas.portal.zipwriter import StoredZipWriter
 from saas.routing import MAX_ID
 from saas.security import hash_password
 from saas.storage import get_storage, tenant_key
+from saas.validation import InvalidEmail, email_address
 
 ACCESS_LINK_TTL = timedelta(days=7)
 PDF_MAGIC = b"%PDF-"
@@ -57,12 +58,16 @@ class NationalIdTaken(PublishError):
 # FatturaPA's id is built by the reader from fields the sender writes, so there an
 # invoice is identified by its issuer and that id together.
 AUTHORITY_IDS = {"ubl21-co", "cfdi-40"}
+INVALID_ADDRESS = "invalid_address"  # Company.mail_problem
 
 
 @dataclass
 class Published:
     invoices: list[Invoice] = field(default_factory=list)
     created: list[bool] = field(default_factory=list)
+    # Addresses named by an XML that mail cannot be sent to: the invoice is published
+    # and its customer's row in the console says why nobody was told.
+    invalid_addresses: list[str] = field(default_factory=list)
 
     @property
     def any_created(self) -> bool:
@@ -84,9 +89,10 @@ def publish(
     except EInvoiceError as error:
         raise PublishError(str(error)) from None
     if email is not None:
-        email = normalize_email(email)
-        if not EMAIL_RE.match(email):
-            raise PublishError(f"{email!r} is not an email address")
+        try:
+            email = email_address(email)
+        except InvalidEmail as error:
+            raise PublishError(str(error)) from None
     if pdf is not None and not pdf.startswith(PDF_MAGIC):
         raise PublishError("the PDF file is not a PDF document")
     uploader = db.session.get(User, user_id) if user_id else None
@@ -112,6 +118,8 @@ def publish(
         )
         result.invoices.append(invoice)
         result.created.append(created)
+        if created and email is None and invoice.customer.mail_problem == INVALID_ADDRESS:
+            result.invalid_addresses.append(invoice.customer.mail_problem_detail)
     return result
 
 
@@ -182,15 +190,19 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, li
         )
     }
     issuer = _company(tenant, record.issuer_tax_id, record.issuer_name, "issuer", None, known)
+    xml_address, problem = _xml_address(record)
     customer = _company(
         tenant,
         record.customer_tax_id,
         record.customer_name,
         "customer",
         # A limited uploader's address never becomes the company's registered one.
-        None if limited else record.customer_email,
+        None if limited else xml_address,
         known,
     )
+    if email or xml_address or problem:
+        customer.mail_problem = INVALID_ADDRESS if problem and not email else None
+        customer.mail_problem_detail = problem[:300] if problem and not email else None
     # Files first, under keys we make; a failed commit removes them again.
     folder = uuid.uuid4().hex
     storage = get_storage()
@@ -224,13 +236,24 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, li
         pdf_crc32=zlib.crc32(pdf) if pdf is not None else None,
     )
     db.session.add(invoice)
-    recipients = _recipients(tenant, customer, email or record.customer_email, issuer, limited)
+    recipients = _recipients(tenant, customer, email or xml_address, issuer, limited)
     db.session.flush()
     audit.record("invoice.published", user_id=user_id, invoice_id=invoice.id, source=source)
     for recipient in recipients:
         if not onboard(tenant, recipient, first_invoice=invoice):
             notify(tenant, recipient, invoice)
     return invoice
+
+
+def _xml_address(record: InvoiceRecord) -> tuple[str | None, str | None]:
+    """The customer's address the XML names, checked: (address, None), or (None, what
+    it wrote) when mail cannot be sent there. Such an invoice is still published."""
+    if record.customer_email is None:
+        return None, None
+    try:
+        return email_address(record.customer_email), None
+    except InvalidEmail:
+        return None, record.customer_email
 
 
 def _company(tenant, tax_id: str, name: str, kind: str, email: str | None, known) -> Company:
@@ -278,7 +301,6 @@ def _recipients(tenant, company: Company, email, issuer: Company, limited: bool)
                 .order_by(User.id)
             )
         )
-    email = normalize_email(email)
     # The customer's own registered address is linked to the whole company.
     limit = issuer.id if limited and email != company.email else None
     row = db.session.execute(

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from saas import audit
 from saas.auth.passwords import password_problem
-from saas.auth.services import EMAIL_RE, normalize_email
+from saas.auth.services import normalize_email
 from saas.extensions import db
 from saas.htmx import render
 from saas.seats import services as seats
@@ -26,6 +26,7 @@ from saas.seats.models import PlatformAdmin, SeatPurchase
 from saas.security import hash_password, verify_password
 from saas.tenancy.models import Tenant
 from saas.throttle import Limit, one_at_a_time, retry_after
+from saas.validation import InvalidEmail, email_address, has_control_characters
 
 bp = Blueprint("platform", __name__, template_folder="templates")
 SESSION_KEY = "platform_admin"
@@ -40,9 +41,12 @@ class PlatformError(ValueError):
 
 
 def create_platform_admin(*, email: str, name: str, password: str) -> PlatformAdmin:
-    email = normalize_email(email)
-    if not EMAIL_RE.match(email):
-        raise PlatformError(f"{email!r} is not an email address")
+    try:
+        email = email_address(email)
+    except InvalidEmail as error:
+        raise PlatformError(str(error)) from None
+    if not name.strip() or has_control_characters(name):
+        raise PlatformError("a name is required, on one line")
     if db.session.scalar(select(PlatformAdmin).where(PlatformAdmin.email == email)):
         raise PlatformError(f"{email} is already a platform administrator")
     problem = password_problem(password, email=email)

@@ -23,13 +23,13 @@ from saas.auth.apikeys import revoke_user_keys
 from saas.auth.models import User
 from saas.auth.passwords import password_problem
 from saas.auth.services import (
-    EMAIL_RE,
     UserError,
     change_password,
+    checked_email,
+    checked_name,
     create_staff_user,
     end_other_sessions,
     find_user_by_email,
-    normalize_email,
     unique_username,
 )
 from saas.extensions import db
@@ -198,11 +198,7 @@ def update_user(tenant, by: User, user: User, *, name, email, role, companies, p
         raise SeatError("owner")
     if user.role == "admin" and role != "admin":
         _guard_last_admin(tenant, user)
-    email, name = normalize_email(email), name.strip()
-    if not EMAIL_RE.match(email):
-        raise UserError(f"{email!r} is not an email address", "invalid_email")
-    if not name:
-        raise UserError("a name is required", "name_required")
+    email, name = checked_email(email), checked_name(name)
     new_person = email != user.email
     if user.is_owner and by.id != user.id and (new_person or password):
         raise SeatError("owner_credentials")

@@ -17,6 +17,7 @@ from lxml import etree
 
 from saas.plans import PLANS
 from saas.tenancy.models import COUNTRIES
+from saas.validation import has_control_characters
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -264,6 +265,9 @@ class _Checker:
             return None
         if len(value) > max_length:
             self._problem(key, f"is longer than {max_length} characters")
+        if has_control_characters(value):
+            # It may reach an email header (the tenant's name is the sender's name).
+            self._problem(key, "must be on one line, without control characters")
         return value.strip()
 
     def choice(self, key, options, required=False, default=None):
