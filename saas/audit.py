@@ -11,20 +11,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
 from saas.extensions import db
+from saas.tenancy.models import TenantOptional
 
 log = logging.getLogger(__name__)
 # Also written to the log, for operators watching for attacks.
 LOGGED = {"signin.throttled", "api.key_rejected"}
 
 
-class AuditEvent(db.Model):
+class AuditEvent(TenantOptional, db.Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Null only for platform-level events that belong to no tenant.
-    tenant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tenant.id", ondelete="CASCADE"), index=True
-    )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     event: Mapped[str] = mapped_column(String(64), index=True)
     # What the event is about when that is not a user row: a typed email or username,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from saas.extensions import db
+from saas.tenancy.scoping import all_tenants
 
 tenants_cli = AppGroup("tenants", help="Tenants and their files.")
 users_cli = AppGroup("users", help="Users of a tenant.")
@@ -24,6 +26,7 @@ def _tenant_or_fail(slug: str):
     tenant = load_tenant(slug)
     if tenant is None:
         raise click.ClickException(f"no tenant {slug!r}; run `flask tenants sync` first")
+    g.tenant = tenant  # the command works inside this tenant, as its requests do
     return tenant
 
 
@@ -48,6 +51,7 @@ def tenants_sync():
 
 
 @tenants_cli.command("list")
+@all_tenants()
 def tenants_list():
     """Tenants with their country, languages and domains."""
     from saas.tenancy.models import Tenant
@@ -72,7 +76,8 @@ def users_create(slug, email, name, role, password):
 
     tenant = _tenant_or_fail(slug)
     try:
-        user = create_user(tenant, None, email=email, name=name, role=role, password=password)
+        with force_locale("en"):  # an operator's terminal, not the tenant's pages
+            user = create_user(tenant, None, email=email, name=name, role=role, password=password)
     except UserError as error:
         raise click.ClickException(str(error)) from None
     except SeatError:
@@ -141,6 +146,7 @@ def daily():
 @outbox_cli.command("list")
 @click.option("--status", type=click.Choice(["kept", "pending", "sending", "sent", "failed"]))
 @click.option("--limit", default=50, show_default=True)
+@all_tenants()
 def outbox_list(status, limit):
     """The newest outbox messages (status, attempts, last error)."""
     from saas.mail import OutboxMessage

@@ -77,6 +77,7 @@ def create_demo_data() -> list[tuple[Tenant, User, str]]:
         rows.append(
             (tenant, *_recipient(tenant, next(c for c in companies if c.kind == "customer")))
         )
+        db.session.flush()  # this tenant's rows, written while it is the current one
     db.session.commit()
     g.pop("tenant", None)
     return rows

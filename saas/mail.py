@@ -20,12 +20,14 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, render_template
 from flask_babel import force_locale
-from sqlalchemy import ForeignKey, String, Text, or_, select, update
+from sqlalchemy import String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
 from saas.extensions import db
 from saas.jobs import enqueue, job
+from saas.tenancy.models import TenantOptional
+from saas.tenancy.scoping import all_tenants
 from saas.validation import one_line
 
 log = logging.getLogger(__name__)
@@ -34,14 +36,10 @@ KEPT, PENDING, SENDING, SENT, FAILED = "kept", "pending", "sending", "sent", "fa
 SENDING_LEASE = timedelta(minutes=10)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(TenantOptional, db.Model):
     __tablename__ = "outbox_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Null only for platform mail that belongs to no tenant.
-    tenant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tenant.id", ondelete="CASCADE"), index=True
-    )
     template: Mapped[str] = mapped_column(String(64))
     to_addr: Mapped[str] = mapped_column(String(254))
     from_addr: Mapped[str] = mapped_column(String(320))
@@ -191,6 +189,7 @@ def _attempt(row: OutboxMessage) -> None:
         row.status, row.sent_at, row.last_error = SENT, clock.now(), None
 
 
+@all_tenants()  # an operator's command over every tenant's outbox
 def retry(message_ids=None) -> int:
     """Queue failed (or the given failed) messages again with fresh attempts."""
     query = select(OutboxMessage.id).where(OutboxMessage.status == FAILED)
@@ -199,6 +198,7 @@ def retry(message_ids=None) -> int:
     return _requeue(db.session.scalars(query).all(), reset_attempts=True)
 
 
+@all_tenants()  # an operator's command over every tenant's outbox
 def flush() -> int:
     """Queue what is due: pending past its retry time, or stuck `sending` (a dead worker).
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import zlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from saas import clock
 from saas.audit import AuditEvent
 from saas.extensions import db
+from saas.tenancy.scoping import all_tenants
 
 # Process-local locks for databases without advisory locks (the embedded SQLite setup
 # runs one process); striped, so the set stays small whatever the names.
@@ -51,7 +52,11 @@ class Limit:
 
 
 def retry_after(limit: Limit, *, tenant_id=None, subject=None, ip=None) -> int:
-    """Seconds until one more event fits under `limit` (0 when it fits now)."""
+    """Seconds until one more event fits under `limit` (0 when it fits now).
+
+    Without `tenant_id` the count spans every tenant on purpose: an address guessing
+    passwords on one portal is the same address on the next.
+    """
     since = clock.now() - limit.window
     criteria = [AuditEvent.event.in_(limit.events), AuditEvent.created_at > since]
     if tenant_id is not None:
@@ -60,12 +65,13 @@ def retry_after(limit: Limit, *, tenant_id=None, subject=None, ip=None) -> int:
         criteria.append(AuditEvent.subject == subject)
     if ip is not None:
         criteria.append(AuditEvent.ip == ip)
-    times = db.session.scalars(
-        select(AuditEvent.created_at)
-        .where(*criteria)
-        .order_by(AuditEvent.created_at.desc())
-        .limit(limit.count)
-    ).all()
+    with nullcontext() if tenant_id is not None else all_tenants():
+        times = db.session.scalars(
+            select(AuditEvent.created_at)
+            .where(*criteria)
+            .order_by(AuditEvent.created_at.desc())
+            .limit(limit.count)
+        ).all()
     if len(times) < limit.count:
         return 0
     # The oldest of the last `count` events must leave the window first.
@@ -79,4 +85,5 @@ def count(event: str, *, tenant_id=None, subject=None, since: timedelta) -> int:
         criteria.append(AuditEvent.tenant_id == tenant_id)
     if subject is not None:
         criteria.append(AuditEvent.subject == subject)
-    return db.session.scalar(select(func.count(AuditEvent.id)).where(*criteria))
+    with nullcontext() if tenant_id is not None else all_tenants():
+        return db.session.scalar(select(func.count(AuditEvent.id)).where(*criteria))

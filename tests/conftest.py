@@ -20,10 +20,12 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 
 from saas import clock, create_app
 from saas.extensions import db
+from saas.tenancy import all_tenants
 
 ROOT = Path(__file__).resolve().parent.parent
 CI = os.environ.get("CI", "").lower() == "true"
@@ -105,7 +107,7 @@ def upgrade_database(url: str, tmp_path: Path) -> None:
     from flask_migrate import upgrade
 
     app = create_app(base_config(tmp_path, DATABASE_URL=url))
-    with app.app_context():
+    with app.app_context(), all_tenants():
         upgrade()
         db.engine.dispose()
 
@@ -142,9 +144,10 @@ def base_config(tmp_path: Path, **overrides) -> dict:
 
 
 def empty_all_tables() -> None:
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
-    db.session.commit()
+    with all_tenants():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
 
 
 @pytest.fixture
@@ -160,11 +163,11 @@ def make_app(database_url, tmp_path):
     yield make
     clock.reset()
     for app in apps[:1] or [make()]:
-        with app.app_context():
+        with app.app_context(), all_tenants():
             db.session.rollback()
             empty_all_tables()
     for app in apps:
-        with app.app_context():
+        with app.app_context(), all_tenants():
             db.engine.dispose()
 
 
@@ -213,9 +216,12 @@ class TenantRef:
     slug: str
 
     def load(self):
+        """The tenant's row, made the current tenant of this app context (as a request
+        to its pages or a job of its would): what follows reads and writes its rows."""
         from saas.tenancy import load_tenant
 
-        return load_tenant(self.slug)
+        g.tenant = load_tenant(self.slug)
+        return g.tenant
 
 
 # --- SMTP ----------------------------------------------------------------------

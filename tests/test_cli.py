@@ -5,6 +5,7 @@ from sqlalchemy import select
 from saas.auth.models import User
 from saas.extensions import db
 from saas.security import verify_password
+from saas.tenancy import all_tenants
 
 
 def run(app, *args):
@@ -75,13 +76,17 @@ def test_demo_is_idempotent_and_prints_sign_in_details(app, tenants, ctx):
     assert "admin@intertec.example / demo-intertec-2026" in first.stdout
     assert "http://portal.test/t/azteca/login" in first.stdout
     assert "cliente@azteca.example / demo-azteca-2026-cliente  (recipient" in first.stdout
-    counts = db.session.scalar(select(db.func.count(User.id)))
+    with all_tenants():
+        counts = db.session.scalar(select(db.func.count(User.id)))
     second = run(app, "demo")
     assert second.exit_code == 0 and second.stdout == first.stdout
-    assert db.session.scalar(select(db.func.count(User.id))) == counts == 6
-    admin = db.session.scalars(select(User).where(User.email == "admin@adriatica.example")).one()
-    assert verify_password(admin.password_hash, "demo-adriatica-2026")
-    assert [c.kind for c in admin.companies] == ["issuer"]
+    with all_tenants():
+        assert db.session.scalar(select(db.func.count(User.id))) == counts == 6
+        admin = db.session.scalars(
+            select(User).where(User.email == "admin@adriatica.example")
+        ).one()
+        assert verify_password(admin.password_hash, "demo-adriatica-2026")
+        assert [c.kind for c in admin.companies] == ["issuer"]
 
 
 def test_demo_without_tenants_says_what_to_do(app, ctx):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from saas.audit import AuditEvent
 from saas.extensions import db
 from saas.storage import get_storage
+from saas.tenancy import all_tenants
 from saas.tenancy.models import Tenant
 from tests.conftest import ROOT
 
@@ -69,7 +70,8 @@ def test_shipped_tenants_sync_and_are_idempotent(app, ctx):
     assert intertec.logo_key.startswith(f"tenants/{intertec.id}/branding/logo-")
     assert get_storage().read(intertec.logo_key).startswith(b"<svg")
     assert intertec.default_locale == "es"
-    audits = db.session.scalars(select(AuditEvent.event)).all()
+    with all_tenants():
+        audits = db.session.scalars(select(AuditEvent.event)).all()
     assert audits.count("tenant.created") == 3 and "tenant.updated" not in audits
 
 
@@ -160,7 +162,8 @@ def test_domains_are_updated_by_difference(app, ctx, tenants_dir):
     assert sync(app, tenants_dir).stdout.strip() == "good: updated"
     tenant = db.session.scalars(select(Tenant)).one()
     db.session.refresh(tenant)
-    assert [d.host for d in tenant.domains] == ["b.example.com", "c.example.com"]
+    with all_tenants():
+        assert [d.host for d in tenant.domains] == ["b.example.com", "c.example.com"]
 
 
 def test_missing_folder_is_an_error(app, ctx, tmp_path):

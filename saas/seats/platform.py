@@ -25,10 +25,13 @@ from saas.seats import services as seats
 from saas.seats.models import PlatformAdmin, SeatPurchase
 from saas.security import hash_password, verify_password
 from saas.tenancy.models import Tenant
+from saas.tenancy.scoping import span_all_tenants
 from saas.throttle import Limit, one_at_a_time, retry_after
 from saas.validation import InvalidEmail, email_address, has_control_characters
 
 bp = Blueprint("platform", __name__, template_folder="templates")
+# The platform console is about every tenant: its pages say so once, here.
+bp.before_request(span_all_tenants)
 SESSION_KEY = "platform_admin"
 SESSION_STARTED = "platform_since"
 SESSION_LIFETIME = timedelta(hours=12)

@@ -1,8 +1,9 @@
-"""Tenant resolution and tenant-scoped loading.
+"""Tenant resolution.
 
 A request belongs to a tenant through its URL (`/t/<tenant>/...`) or its host (one of
 the tenant's `domains`, which serves the same pages at the host root). Views and jobs
 reach the tenant as `current_tenant`; a missing tenant is an error, never "all tenants".
+What a tenant's code may read and write follows from it (saas.tenancy.scoping).
 """
 
 from __future__ import annotations
@@ -15,24 +16,28 @@ from werkzeug.local import LocalProxy
 
 from saas.extensions import db
 from saas.tenancy.models import Tenant, TenantDomain, TenantScoped
+from saas.tenancy.scoping import (
+    NoTenantError,
+    all_tenants,
+    install_row_level_security,
+    span_all_tenants,
+)
 
 __all__ = [
+    "NoTenantError",
     "Tenant",
     "TenantScoped",
+    "all_tenants",
     "current_tenant",
     "get_or_404",
     "init_app",
-    "scoped",
+    "span_all_tenants",
     "tenant_prefix",
 ]
 
 # Paths that are never a tenant's, whatever the host.
 GLOBAL_PREFIXES = ("/static/", "/healthz", "/readyz", "/auth/", "/platform", "/dev/")
 ENVIRON_KEY = "saas.tenant_host"
-
-
-class NoTenantError(RuntimeError):
-    """Tenant-scoped code ran where no tenant was resolved."""
 
 
 def _get_tenant() -> Tenant:
@@ -45,18 +50,13 @@ def _get_tenant() -> Tenant:
 current_tenant: Tenant = LocalProxy(_get_tenant)  # type: ignore[assignment]
 
 
-def scoped(model, *criteria):
-    """A SELECT of `model` limited to the current tenant's rows."""
-    return select(model).where(model.tenant_id == current_tenant.id, *criteria)
-
-
 def get_or_404(model, ident):
     """The current tenant's row of `model` with this id, else 404 (also for other tenants)."""
     try:
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
-    row = db.session.scalars(scoped(model, model.id == ident)).first()
+    row = db.session.scalars(select(model).where(model.id == ident)).first()
     if row is None:
         abort(404)
     return row
@@ -98,7 +98,7 @@ class TenantHostMiddleware:
         host = _hostname(environ.get("HTTP_HOST", ""))
         path = environ.get("PATH_INFO", "") or "/"
         if host and host not in self.platform_hosts and not path.startswith(GLOBAL_PREFIXES):
-            with self.app.app_context():
+            with self.app.app_context(), all_tenants():  # which tenant is the question
                 slug = db.session.scalars(
                     select(Tenant.slug).join(TenantDomain).where(TenantDomain.host == host)
                 ).first()
@@ -131,6 +131,9 @@ def strip_tenant_prefix(url: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.wsgi_app = TenantHostMiddleware(app)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            install_row_level_security(db.engine)
 
     @app.url_value_preprocessor
     def pull_tenant(endpoint, values):

@@ -60,25 +60,34 @@ class Tenant(db.Model):
         return f"<Tenant {self.slug}>"
 
 
-class TenantDomain(db.Model):
-    """A host name that serves one tenant's pages at its root."""
-
-    __tablename__ = "tenant_domain"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
-    host: Mapped[str] = mapped_column(String(253), unique=True)
-
-    tenant: Mapped[Tenant] = relationship(back_populates="domains")
-
-
 class TenantScoped:
     """Mixin for every tenant-owned table: a non-null, indexed tenant_id.
 
-    Rows of such tables are read only through `scoped()` / `get_or_404()`, which
-    filter by the request's tenant, so another tenant's row is a 404, never data.
+    Queries of such models are limited to the current tenant automatically, and a
+    query with no tenant raises (see saas.tenancy.scoping): no caller writes the filter.
     """
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+
+
+class TenantOptional:
+    """Mixin for tables whose rows belong to a tenant or to the platform (tenant_id
+    null): audit events and mail. A tenant's context sees its rows; outside one, the
+    platform's."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+
+
+class TenantDomain(TenantScoped, db.Model):
+    """A host name that serves one tenant's pages at its root."""
+
+    __tablename__ = "tenant_domain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(253), unique=True)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="domains")

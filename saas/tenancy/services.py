@@ -12,8 +12,10 @@ from saas.extensions import db
 from saas.storage import get_storage, tenant_key
 from saas.tenancy.files import TenantFileError, TenantSpec, load_tenant_files
 from saas.tenancy.models import Tenant, TenantDomain
+from saas.tenancy.scoping import all_tenants
 
 
+@all_tenants()  # the files describe every tenant
 def sync_tenants(tenants_dir: str | Path | None = None) -> list[tuple[str, str]]:
     """Create or update every tenant from its file; returns (slug, created|updated|unchanged).
 

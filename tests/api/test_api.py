@@ -15,6 +15,8 @@ from saas.auth.services import change_password
 from saas.extensions import db
 from saas.mail import OutboxMessage
 from saas.portal.models import Company, Invoice
+from saas.tenancy import all_tenants
+from saas.tenancy.models import Tenant
 from tests.factories import PASSWORD, make_user
 from tests.invoices import fake_pdf, ubl_invoice
 
@@ -40,6 +42,8 @@ def staff(app, tenants, role="biller", slug="intertec", **values):
 
 def key_for(app, user_id):
     with app.app_context():
+        with all_tenants():  # which tenant is the user's: then act inside it
+            g.tenant = db.session.get(Tenant, db.session.get(User, user_id).tenant_id)
         _key, raw = apikeys.create_api_key(db.session.get(User, user_id))
         db.session.commit()
         return raw
@@ -71,7 +75,7 @@ def test_get_a_key_with_the_password_and_check_it(app, tenants):
     check = client.get(f"{API}/credentials", headers=bearer(body["key"]))
     assert check.status_code == 200
     assert check.get_json() == {"tenant": "intertec", "user": email, "role": "biller"}
-    with app.app_context():
+    with app.app_context(), all_tenants():
         stored = db.session.get(ApiKey, body["id"])
         assert stored.user_id == user_id and stored.last_used_at is not None
         assert body["key"] not in (stored.key_hash, stored.prefix)
@@ -114,11 +118,11 @@ def test_upload_is_idempotent_on_the_national_id(app, tenants, biller_key):
     assert invoice["customer"]["email"] == "compras@andina.example"
     assert invoice["downloaded"] is False and invoice["created_at"].endswith("Z")
     assert first.headers["Location"].endswith(f"/api/v1/invoices/{invoice['id']}")
-    with app.app_context():
+    with app.app_context(), all_tenants():
         mails = db.session.scalar(select(func.count(OutboxMessage.id)))
     again = upload(client, biller_key, ubl_invoice("FE-100"))
     assert again.status_code == 200 and again.get_json() == invoice
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert db.session.scalar(select(func.count(Invoice.id))) == 1
         assert db.session.scalar(select(func.count(OutboxMessage.id))) == mails
     fetched = client.get(f"{API}/invoices/{invoice['id']}", headers=bearer(biller_key))
@@ -154,7 +158,7 @@ def test_upload_errors(app, tenants, biller_key):
     big = ubl_invoice("FE-105") + b" " * (10 * 1024 * 1024)
     too_big = upload(client, biller_key, big)
     assert too_big.status_code == 413 and too_big.get_json()["error"] == "too_large"
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert db.session.scalar(select(func.count(Invoice.id))) == 0
 
 
@@ -224,7 +228,7 @@ def test_revoked_keys_say_what_to_do(app, tenants):
 
 
 def test_a_deactivated_users_key_stops_working(app, tenants, biller_key):
-    with app.app_context():
+    with app.app_context(), all_tenants():
         user = db.session.scalars(select(User).filter_by(email="biller@intertec.test")).one()
         user.active = False
         db.session.commit()
@@ -241,7 +245,7 @@ def test_wrong_keys_are_throttled_per_address_but_a_good_key_still_works(app, te
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
     assert client.get(f"{API}/credentials", headers=bearer(biller_key)).status_code == 200
-    with app.app_context():
+    with app.app_context(), all_tenants():
         from saas.audit import AuditEvent
 
         rejected = select(func.count(AuditEvent.id)).filter_by(event="api.key_rejected")

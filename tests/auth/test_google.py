@@ -9,6 +9,7 @@ from sqlalchemy import select
 from saas.audit import AuditEvent
 from saas.auth.models import User
 from saas.extensions import db
+from saas.tenancy import all_tenants
 from tests.factories import make_user
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET
 
@@ -58,7 +59,7 @@ def test_sign_in_with_google(google_app, provider):
     assert request["redirect_uri"] == "http://localhost/auth/google/callback"
     assert request["nonce"] and request["state"]
     assert set(request["scope"].split()) == {"openid", "email", "profile"}
-    with google_app.app_context():
+    with google_app.app_context(), all_tenants():
         events = db.session.scalars(select(AuditEvent.event)).all()
         assert "google.signin" in events and "signin.succeeded" in events
 
@@ -71,7 +72,7 @@ def test_unknown_google_address_gets_a_message_and_no_account(google_app, provid
     page = client.get("/t/intertec/login").text
     assert "No hay ninguna cuenta para stranger@example.com en Intertec." in page
     assert client.get("/t/intertec/account").status_code == 302
-    with google_app.app_context():
+    with google_app.app_context(), all_tenants():
         assert (
             db.session.scalars(select(User).where(User.email == "stranger@example.com")).all() == []
         )
@@ -116,7 +117,7 @@ def test_tenant_domain_starts_on_the_platform_host(google_app, provider):
         "/login/google", headers={"Host": "fatture.adriatica.localhost"}
     )
     assert response.status_code == 404  # Adriatica has no Google; now enable it
-    with google_app.app_context():
+    with google_app.app_context(), all_tenants():
         from saas.tenancy import load_tenant
 
         tenant = load_tenant("adriatica")

@@ -24,6 +24,7 @@ from saas.portal.models import Company
 from saas.seats import services as seats
 from saas.seats.platform import create_platform_admin
 from saas.security import verify_password
+from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from, link_in, outbox, post_form, sign_in
 from tests.factories import PASSWORD, make_user
 
@@ -69,7 +70,7 @@ def ask_for_key(client, password):
 
 
 def key_count(app) -> int:
-    with app.app_context():
+    with app.app_context(), all_tenants():
         return len(db.session.scalars(select(ApiKey)).all())
 
 
@@ -124,7 +125,7 @@ def test_change_password_current_password_is_throttled(app, tenants, ana, frozen
     statuses = [change_password(client, f"guess number {n}").status_code for n in range(30)]
     assert statuses[:5] == [422] * 5 and set(statuses[5:]) == {429}
     assert change_password(client, PASSWORD).status_code == 429
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert verify_password(db.session.get(User, ana).password_hash, PASSWORD)
     assert sign_in(app.test_client(), "intertec", "ana", PASSWORD).status_code == 429
 
@@ -193,7 +194,7 @@ def test_a_known_device_of_another_user_or_a_forged_one_does_not_help(app, tenan
     guess(app, "ana", 5)
     assert sign_in(bobs, "intertec", "ana", PASSWORD).status_code == 429
     forged = app.test_client()
-    with app.app_context():
+    with app.app_context(), all_tenants():
         name = f"known_device_{tenants['intertec'].id}"
     forged.set_cookie(name, "eyJ0IjoxLCJ1IjoxLCJkIjoieCJ9.forged.signature")
     assert sign_in(forged, "intertec", "ana", PASSWORD).status_code == 429
@@ -217,7 +218,7 @@ def test_the_lock_page_says_how_the_owner_still_gets_in_and_magic_links_work(app
     assert 'href="/t/intertec/password/forgot"' in page.text
     owner = app.test_client()
     assert ask_link(owner, "ana@example.com").status_code == 200
-    with app.app_context():
+    with app.app_context(), all_tenants():
         link = link_in(outbox("magic_link")[-1].text_body)
     path = link.split("portal.test", 1)[1]
     response = post_form(owner, path, {})
@@ -307,9 +308,9 @@ def test_a_co_administrator_cannot_change_the_owners_companies(app, tenants):
     response = give_olga_the_company("carl")
     assert response.status_code == 422
     assert "Only the owner of the portal can change the companies they see." in response.text
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert db.session.get(User, olga_id).companies == []
     # The owner may change their own.
     assert give_olga_the_company("olga").status_code == 303
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert [c.id for c in db.session.get(User, olga_id).companies] == [company_id]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from saas import clock
 from saas.audit import AuditEvent
 from saas.extensions import db
+from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from, link_in, post_form
 from tests.conftest import LiveServer, wait_until
 from tests.factories import make_user
@@ -65,7 +66,7 @@ def test_same_answer_whether_or_not_the_address_has_an_account(smtp_app, smtp, b
     assert "If bea@gmail.com has an account, we have sent a sign-in link to it." in known.text
     wait_until(lambda: smtp.messages)
     assert [m["To"] for m in smtp.messages] == ["bea@gmail.com"]
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         events = db.session.scalars(select(AuditEvent.event).order_by(AuditEvent.id)).all()
         assert events.count("magic_link.requested") == 2
         assert events.count("magic_link.sent") == 1
@@ -131,7 +132,7 @@ def test_link_signs_in_once_and_get_never_uses_it(smtp_app, smtp, bea):
     assert "/t/intertec/login/magic" in again.text
     token = csrf_from(other.get("/t/intertec/login").text)
     assert other.post(path, data={"csrf_token": token}).status_code == 410
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         assert "magic_link.used" in db.session.scalars(select(AuditEvent.event)).all()
 
 
@@ -201,7 +202,7 @@ def test_twenty_concurrent_posts_sign_in_exactly_once(smtp_app, smtp, bea):
         for t in threads:
             t.join()
     assert sorted(results) == [302] + [410] * 19
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         events = db.session.scalars(
             select(AuditEvent).where(AuditEvent.event == "signin.succeeded")
         ).all()

@@ -12,6 +12,7 @@ from saas.daily import run_daily
 from saas.extensions import db
 from saas.jobs import enqueue
 from saas.mail import OutboxMessage
+from saas.tenancy import all_tenants
 from saas.tenancy.models import Tenant
 from tests.auth.conftest import csrf_from, sign_in
 from tests.factories import PASSWORD, make_user
@@ -35,14 +36,14 @@ def ines(app, tenants, frozen_clock):
 
 
 def reminders(app):
-    with app.app_context():
+    with app.app_context(), all_tenants():
         return db.session.scalars(
             select(OutboxMessage).where(OutboxMessage.template == "password_expiry_reminder")
         ).all()
 
 
 def run_reminders(app, slug="intertec"):
-    with app.app_context():
+    with app.app_context(), all_tenants():
         tenant_id = db.session.scalars(select(Tenant.id).filter_by(slug=slug)).one()
         enqueue(remind_expiring_passwords, tenant_id)
         db.session.commit()  # jobs start after the commit; in process, right then
@@ -134,6 +135,6 @@ def test_the_daily_command_queues_the_task_for_every_tenant(app, tenants, ines):
     tasks = 2  # password reminders and seat purchases, per tenant
     assert f"Queued {tasks * len(tenants)} daily job(s)." in result.output
     assert len(reminders(app)) == 1
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert run_daily() == tasks * len(tenants)
     assert len(reminders(app)) == 1

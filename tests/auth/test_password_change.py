@@ -7,6 +7,7 @@ from saas.auth.models import User
 from saas.auth.passwords import common_passwords
 from saas.extensions import db
 from saas.security import verify_password
+from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from, outbox, sign_in
 from tests.factories import PASSWORD, make_user
 
@@ -79,7 +80,7 @@ def test_forced_change_updates_and_ends_other_sessions(app, client, carlos):
     assert response.headers["Location"] == "/t/intertec/invoices"
     assert client.get("/t/intertec/account").status_code == 200  # this session goes on
     assert elsewhere.get("/t/intertec/account").status_code == 302  # the other one ended
-    with app.app_context():
+    with app.app_context(), all_tenants():
         user = db.session.get(User, carlos)
         assert not user.must_change_password
         assert verify_password(user.password_hash, NEW)
@@ -99,7 +100,7 @@ def test_voluntary_change_needs_the_current_password(app, client, tenants):
     assert wrong.status_code == 422 and "Your current password is not correct." in wrong.text
     right = change(client, current_password=PASSWORD, new_password=NEW, confirm_password=NEW)
     assert right.status_code == 302
-    with app.app_context():
+    with app.app_context(), all_tenants():
         user = db.session.scalars(select(User).where(User.username == "dora")).one()
         assert verify_password(user.password_hash, NEW)
 

@@ -9,6 +9,7 @@ from saas import clock
 from saas.audit import AuditEvent
 from saas.auth.models import User
 from saas.extensions import db
+from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from, outbox, post_form, sign_in
 from tests.factories import PASSWORD, make_user
 
@@ -47,7 +48,7 @@ def test_sign_in_by_email_or_username(app, client, tenants, ana):
     assert "Ana Gómez" in client.get("/t/intertec/account").text
     other = app.test_client()
     assert sign_in(other, "intertec", "Ana", PASSWORD).status_code == 302
-    with app.app_context():
+    with app.app_context(), all_tenants():
         user = db.session.get(User, ana)
         assert user.last_sign_in_at is not None
         events = db.session.scalars(
@@ -67,7 +68,7 @@ def test_wrong_password_and_unknown_account_look_the_same(app, client, tenants, 
     assert body_without_tokens(wrong).replace("ana@example.com", "X") == body_without_tokens(
         unknown
     ).replace("nobody@example.com", "X")
-    with app.app_context():
+    with app.app_context(), all_tenants():
         failed = db.session.scalars(
             select(AuditEvent.subject).where(AuditEvent.event == "signin.failed")
         ).all()
@@ -75,7 +76,7 @@ def test_wrong_password_and_unknown_account_look_the_same(app, client, tenants, 
 
 
 def test_deactivated_user_gets_the_generic_message(app, client, tenants, ana):
-    with app.app_context():
+    with app.app_context(), all_tenants():
         db.session.get(User, ana).active = False
         db.session.commit()
     response = sign_in(client, "intertec", "ana@example.com", PASSWORD)
@@ -100,7 +101,7 @@ def test_five_failures_pause_the_account_and_email_the_owner_once(
     assert paused.headers["Retry-After"] == "900"
     assert "Please wait 15 minutes before trying again." in paused.text
     sign_in(client, "intertec", "ana", "wrong again!!")
-    with app.app_context():
+    with app.app_context(), all_tenants():
         [notice] = outbox("signin_locked")
         assert notice.to_addr == "ana@example.com"
         assert "5" in notice.text_body
@@ -225,7 +226,7 @@ def test_sign_out_ends_the_session_everywhere(app, client, tenants, ana):
     assert client.get("/t/intertec/account").status_code == 302
     # A copy of the old cookies is worth nothing now.
     assert stolen.get("/t/intertec/account").status_code == 302
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert db.session.scalars(
             select(AuditEvent.event).where(AuditEvent.event == "signout")
         ).all()
@@ -273,7 +274,7 @@ def test_twenty_simultaneous_wrong_passwords_check_at_most_five(app, tenants, an
         for thread in threads:
             thread.join()
     assert len(statuses) == 20 and statuses.count(429) == 15
-    with app.app_context():
+    with app.app_context(), all_tenants():
         failed = db.session.scalars(select(AuditEvent).filter_by(event="signin.failed")).all()
         assert len(failed) == 5
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import lxml.html
 import pytest
 import requests
+from flask import g
 from sqlalchemy import select
 
 from saas import clock
@@ -17,6 +18,7 @@ from saas.einvoice.taxids import nit_check_digit
 from saas.extensions import db
 from saas.portal.models import Company
 from saas.security import verify_password
+from saas.tenancy import all_tenants, load_tenant
 from saas.tenancy.models import Tenant
 from tests.auth.conftest import csrf_from, post_form, sign_in
 from tests.conftest import LiveServer, wait_until
@@ -57,7 +59,7 @@ def empresa(smtp_app, tenants):
 
 
 def user(app, username) -> User:
-    with app.app_context():
+    with app.app_context(), all_tenants():
         row = db.session.scalars(select(User).where(User.username == username)).one()
         db.session.expunge(row)
         return row
@@ -133,7 +135,7 @@ def test_italian_tax_id_label_and_check(smtp_app):
     ],
 )
 def test_malformed_tax_id_says_what_is_wrong(smtp_app, smtp, slug, tax_id, lang, message):
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         tenant = db.session.scalars(select(Tenant).filter_by(slug=slug)).one()
         tenant.password_reset = "tax_id"
         db.session.commit()
@@ -188,7 +190,7 @@ def test_tax_id_flow_end_to_end(smtp_app, smtp, empresa):
     changed = mailed(smtp, 2)
     assert changed["To"] == "bruno@empresa.com.co"
     assert NEW not in changed.get_body(("plain",)).get_content()
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         events = db.session.scalars(select(AuditEvent.event).order_by(AuditEvent.id)).all()
     assert "password_reset.requested" in events and "password_reset.sent" in events
     assert "password.reset" in events and "password.changed" in events
@@ -235,7 +237,7 @@ def test_a_company_with_no_active_user_gets_no_email(smtp_app, smtp, tenants):
         make_user(tenant, kind="recipient", role=None, active=False, companies=[company])
     answer = ask_by_tax_id(smtp_app.test_client(), NIT)
     assert answer.status_code == 200 and "***" not in answer.text
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         assert (
             db.session.scalars(select(AuditEvent).filter_by(event="password_reset.sent")).all()
             == []
@@ -291,7 +293,7 @@ def test_an_issuers_tax_id_resets_no_staff(smtp_app, smtp, issuer_staff):
     """A Biller (or anyone) holding the issuer's tax id gets no link to any staff member."""
     answer = ask_by_tax_id(smtp_app.test_client(), NIT)
     assert answer.status_code == 200
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         sent = db.session.scalars(select(AuditEvent).filter_by(event="password_reset.sent")).all()
         requested = db.session.scalars(
             select(AuditEvent).filter_by(event="password_reset.requested")
@@ -332,7 +334,7 @@ def test_staff_recover_by_email_at_a_tax_id_tenant(smtp_app, smtp, issuer_staff)
     assert message["To"] == "owner@intertec.co"
     assert restore(client, link_path(message), issuer_staff["admin"]).status_code == 422
     assert restore(client, link_path(message), issuer_staff["owner"]).status_code == 200
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         reset = db.session.scalars(select(AuditEvent).filter_by(event="password.reset")).one()
         assert reset.user_id == issuer_staff["owner"] and reset.ip == "127.0.0.1"
 
@@ -402,7 +404,7 @@ def test_twenty_concurrent_posts_reset_exactly_once(smtp_app, smtp, empresa):
     assert statuses == [200] + [410] * 19
     winner = next(password for code, password in results if code == 200)
     assert verify_password(user(smtp_app, "ana").password_hash, winner)
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         resets = db.session.scalars(select(AuditEvent).filter_by(event="password.reset")).all()
         assert len(resets) == 1
 
@@ -497,7 +499,7 @@ def test_email_flow_same_answer_for_unknown_addresses(smtp_app, smtp, lucia):
 
     assert strip(known) == strip(unknown)
     mailed(smtp)
-    with smtp_app.app_context():
+    with smtp_app.app_context(), all_tenants():
         sent = db.session.scalars(select(AuditEvent).filter_by(event="password_reset.sent")).all()
         assert len(sent) == 1
 
@@ -518,6 +520,7 @@ def test_a_reset_ends_other_sessions_and_revokes_api_keys(smtp_app, smtp, lucia)
     assert sign_in(other, "adriatica", "lucia", PASSWORD).status_code == 302
     assert other.get("/t/adriatica/account").status_code == 200
     with smtp_app.app_context():
+        g.tenant = load_tenant("adriatica")
         key, raw = apikeys.create_api_key(db.session.get(User, lucia))
         db.session.commit()
         tenant_id = key.tenant_id
@@ -529,6 +532,7 @@ def test_a_reset_ends_other_sessions_and_revokes_api_keys(smtp_app, smtp, lucia)
 
     assert other.get("/t/adriatica/account").status_code == 302  # signed out
     with smtp_app.app_context():
+        g.tenant = load_tenant("adriatica")
         check = apikeys.check_api_key(tenant_id, raw)
         assert check.error == "key_revoked"
         assert "revoked after a password change; get a new key" in check.message

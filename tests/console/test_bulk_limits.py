@@ -17,6 +17,7 @@ from werkzeug.datastructures import FileStorage
 from saas.console import uploads as console
 from saas.console.models import UploadBatch
 from saas.extensions import db
+from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from
 from tests.console.test_console import staff_client, zip_of
 from tests.factories import make_user
@@ -87,7 +88,7 @@ def post_files(client, files, lang="en"):
 
 
 def results(app) -> dict:
-    with app.app_context():
+    with app.app_context(), all_tenants():
         batch = db.session.scalars(select(UploadBatch)).one()
         assert batch.status == "done"
         return {r["file"]: r for r in batch.results}
@@ -138,7 +139,7 @@ def test_what_zips_declare_in_all_is_checked_before_storing(make_app, tenants):
     response = post_files(client, [(io.BytesIO(zip_of(files)), "four.zip")])
     assert response.status_code == 422
     assert "four.zip expands to more than 3 MB: split it into smaller zips." in response.text
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert db.session.scalars(select(UploadBatch)).all() == []
 
 

@@ -17,6 +17,7 @@ from saas.auth.models import ApiKey
 from saas.console.models import UploadBatch
 from saas.extensions import db
 from saas.permissions import ROLES
+from saas.tenancy import all_tenants
 from saas.tenancy.models import Tenant
 from saas.tenancy.services import sync_tenants
 from tests.auth.conftest import csrf_from, sign_in
@@ -228,7 +229,7 @@ def test_bulk_upload_of_a_zip(app, tenants):
     assert "Done: 3 imported, 1 already present, 2 with errors." in status
     assert "FE-0 · PDF" in status
     assert "No XML file with the same name." in status
-    with app.app_context():
+    with app.app_context(), all_tenants():
         batch = db.session.scalars(select(UploadBatch)).one()
         by_file = {r["file"]: r for r in batch.results}
         assert by_file["broken.xml"]["status"] == "error" and by_file["broken.xml"]["message"]
@@ -248,7 +249,7 @@ def test_bulk_upload_refuses_unknown_files(app, tenants):
     )
     assert response.status_code == 422
     assert "notes.docx is not an XML, .p7m, PDF or zip file." in response.text
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert db.session.scalars(select(UploadBatch)).all() == []
 
 
@@ -282,7 +283,7 @@ def test_api_page_gets_checks_and_revokes_keys(app, tenants):
     )
     assert "This key is not valid for Intertec." in bad.text
 
-    with app.app_context():
+    with app.app_context(), all_tenants():
         key_id = db.session.scalars(select(ApiKey.id)).one()
     outsider = staff_client(app, tenants, "admin", slug="azteca")
     outsider_page = outsider.get("/t/azteca/console/api")
@@ -344,7 +345,7 @@ def test_settings_apply_at_once_and_survive_a_sync(app, tenants):
     assert "Intertec Colombia" in home and "+57 601 555 0101" in home
     theme = client.get("/t/intertec/theme.css").text
     assert "#7a1f5c" in theme
-    with app.app_context():
+    with app.app_context(), all_tenants():
         event = db.session.scalars(
             select(AuditEvent).filter_by(event="tenant.settings_changed")
         ).one()
@@ -423,7 +424,7 @@ def test_another_tenants_rows_are_404_on_every_console_route_that_names_one(
         url = path.format(**route_ids).replace("/t/intertec/", "/t/azteca/")
         data = {"csrf_token": token} if method == "POST" else None
         assert client.open(url, method=method, data=data).status_code == 404, url
-    with app.app_context():  # and nothing happened to them
+    with app.app_context(), all_tenants():  # and nothing happened to them
         assert db.session.get(ApiKey, route_ids["key"]).revoked_at is None
         from saas.auth.models import User
 
@@ -491,7 +492,7 @@ def test_settings_change_the_logo(app, tenants, name, data, content_type):
     assert saved.status_code == 303
     logo = client.get("/t/intertec/logo")
     assert logo.status_code == 200 and logo.data == data and logo.mimetype == content_type
-    with app.app_context():
+    with app.app_context(), all_tenants():
         event = db.session.scalars(
             select(AuditEvent).filter_by(event="tenant.settings_changed")
         ).one()

@@ -13,6 +13,7 @@ from saas.console.models import UploadBatch
 from saas.console.uploads import MAX_NAME, file_name
 from saas.extensions import db
 from saas.portal.models import Company, Invoice
+from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from
 from tests.console.test_console import settings_data, staff_client, zip_of
 from tests.factories import PASSWORD
@@ -71,6 +72,7 @@ def test_staff_and_company_names_must_be_on_one_line(app, tenants):
     assert saved.status_code == 422
     assert errors_of(saved.text, "email") == ["This is not an email address."]
     with app.app_context():
+        tenants["intertec"].load()
         assert db.session.scalars(select(User).filter_by(email="eve@intertec.test")).all() == []
         assert db.session.scalars(select(Company).filter_by(name="Sucursal\nNorte")).all() == []
         with pytest.raises(UserError) as refused:
@@ -98,7 +100,7 @@ def test_names_from_an_xml_are_kept_on_one_line(app, tenants):
     xml = ubl_invoice("FE-1").replace(b"Distribuidora Andina", b"Distribuidora\n    Andina")
     assert b"Distribuidora\n" in xml
     publish_for(app, "intertec", xml)
-    with app.app_context():
+    with app.app_context(), all_tenants():
         customer = db.session.scalars(select(Company).filter_by(kind="customer")).one()
         assert customer.name == "Distribuidora Andina S.A.S."
 
@@ -152,7 +154,7 @@ def test_a_bulk_upload_with_file_names_over_200_characters(app, tenants):
         content_type="multipart/form-data",
     )
     assert response.status_code == 303
-    with app.app_context():
+    with app.app_context(), all_tenants():
         batch = db.session.scalars(select(UploadBatch)).one()
         assert [r["status"] for r in batch.results] == ["imported", "imported"]
         invoices = db.session.scalars(select(Invoice).order_by(Invoice.number)).all()

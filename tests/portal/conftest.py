@@ -10,6 +10,7 @@ from flask import g
 from saas.extensions import db
 from saas.mail import OutboxMessage
 from saas.portal.services import publish
+from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from
 
 
@@ -25,7 +26,7 @@ def publish_for(app, slug, xml, pdf=None, email=None):
 
 
 def mails(app, to=None):
-    with app.app_context():
+    with app.app_context(), all_tenants():
         query = db.select(OutboxMessage).order_by(OutboxMessage.id)
         if to:
             query = query.where(OutboxMessage.to_addr == to)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from saas.extensions import db
 from saas.mail import OutboxMessage
 from saas.portal.models import Company
+from saas.tenancy import all_tenants
 from tests.api.test_api import key_for, staff, upload
 from tests.auth.conftest import csrf_from
 from tests.console.test_console import staff_client
@@ -24,7 +25,7 @@ BAD = [
 
 
 def customer(app, tax_id="900123456"):
-    with app.app_context():
+    with app.app_context(), all_tenants():
         return db.session.scalars(select(Company).filter_by(kind="customer")).one()
 
 
@@ -84,7 +85,7 @@ def test_the_console_upload_says_so_and_the_api_returns_a_warning(app, tenants):
             "detail": "'x@@y' in the XML is not an email address: no one was told",
         }
     ]
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert db.session.scalars(select(OutboxMessage)).all() == []
 
 
@@ -101,5 +102,5 @@ def test_an_invalid_address_given_with_the_upload_is_refused(app, tenants):
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert db.session.scalars(select(OutboxMessage)).all() == []

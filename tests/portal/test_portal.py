@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from saas.extensions import db
 from saas.portal.models import DownloadEvent, Invoice
+from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from, sign_in
 from tests.conftest import LiveServer
 from tests.invoices import fake_pdf, ubl_invoice
@@ -42,7 +43,7 @@ def recipient(portal_app):
 
 
 def ids_by_number(app):
-    with app.app_context():
+    with app.app_context(), all_tenants():
         return {i.number: i.id for i in db.session.scalars(select(Invoice))}
 
 
@@ -125,7 +126,7 @@ def test_pdf_download_is_the_file_and_ends_pending(portal_app, recipient):
     xml = recipient.get(f"/t/intertec/invoices/{ids['FE-1']}/xml")
     assert xml.data == ubl_invoice("FE-1", issue_date=date(2026, 1, 10))
     assert recipient.get(f"/t/intertec/invoices/{ids['FE-2']}/pdf").status_code == 404
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         assert db.session.get(Invoice, ids["FE-1"]).downloaded
         assert not db.session.get(Invoice, ids["FE-3"]).downloaded
         assert [e.what for e in db.session.scalars(select(DownloadEvent))] == ["pdf", "xml"]
@@ -182,7 +183,7 @@ def test_pending_downloads_zip_holds_exactly_the_pending_files(portal_app, recip
         "2026-01-31_FE-3.xml",
     ]
     assert archive.read("2026-01-31_FE-3.pdf") == fake_pdf("FE-3")
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         assert all(i.downloaded for i in db.session.scalars(select(Invoice)))
     nothing = recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
     assert "/t/intertec/invoices" in nothing.headers["Location"]
@@ -206,7 +207,7 @@ def test_two_clicks_build_one_zip(make_app, clean_redis, portal_app, recipient):
     )
     from saas.jobs import rq_queue
 
-    with app.app_context():
+    with app.app_context(), all_tenants():
         assert len(rq_queue(app, "exports").get_jobs()) == 1
 
 
@@ -216,7 +217,7 @@ def test_only_one_active_export_per_user_in_the_database(portal_app, recipient):
     from saas.auth.models import User
     from saas.portal.models import ExportJob
 
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         user = db.session.scalars(select(User).where(User.email == EMAIL)).one()
         for _ in range(2):
             db.session.add(
@@ -285,7 +286,7 @@ def test_resend_access_kills_the_old_link(portal_app, tenants):
     page = staff.get("/t/intertec/console/customers?lang=en")
     assert page.status_code == 200
     assert "800765432-3" in page.text and ">Activated<" in page.text.replace("<td>", ">")
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         from saas.portal.models import Company
 
         andina = db.session.scalars(select(Company).where(Company.tax_id == "800765432-3")).one()
@@ -379,7 +380,7 @@ def test_company_switch_for_a_recipient_of_two_companies(portal_app, recipient):
     publish_for(portal_app, "intertec", ubl_invoice("CAF-1", customer="cafetera", email=EMAIL))
     page = recipient.get("/t/intertec/invoices?lang=en").text
     assert "All my companies" in page and "CAF-1" in page and "FE-1" in page
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         from saas.portal.models import Company
 
         cafetera = db.session.scalars(select(Company).where(Company.tax_id == "901234567-7")).one()
@@ -419,7 +420,7 @@ def test_an_export_whose_job_was_lost_does_not_block_the_next(portal_app, recipi
     from saas.auth.models import User
     from saas.portal.models import ExportJob
 
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         user = db.session.scalars(select(User).where(User.email == EMAIL)).one()
         stuck = ExportJob(
             tenant_id=user.tenant_id,
@@ -436,7 +437,7 @@ def test_an_export_whose_job_was_lost_does_not_block_the_next(portal_app, recipi
     started = recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
     assert not started.headers["Location"].endswith(f"/{stuck_id}")
     assert "Download zip" in recipient.get(started.headers["Location"] + "?lang=en").text
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         old = db.session.get(ExportJob, stuck_id)
         assert old.status == "failed" and old.active_for_user is None
 
@@ -447,7 +448,7 @@ def test_two_invoices_with_the_same_date_and_number_both_reach_the_zip(portal_ap
     from saas.portal.services import write_zip
     from saas.storage import get_storage
 
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         storage = get_storage()
         rows = []
         for n, body in enumerate((b"<a/>", b"<b/>", b"<c/>"), 1):

@@ -10,6 +10,7 @@ from saas.auth.models import User
 from saas.extensions import db
 from saas.portal.models import Company, Invoice
 from saas.storage import get_storage
+from saas.tenancy import all_tenants
 from tests.conftest import ROOT, flask_command, flask_env
 from tests.invoices import fake_pdf, ubl_invoice
 from tests.portal.conftest import credentials, mails, publish_for
@@ -35,7 +36,7 @@ def test_first_invoice_onboards_and_the_second_notifies(portal_app):
     username, generated = credentials(password)
     assert username == "compras" and "Contraseña: " in password and len(generated) >= 20
     assert "Número: FE-2" in notice and "http://portal.test/t/intertec/invoices/" in notice
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         user = db.session.scalars(select(User).where(User.email == "compras@andina.example")).one()
         assert user.kind == "recipient" and user.must_change_password and user.welcomed_at
         assert [c.tax_id for c in user.companies] == ["800765432-3"]
@@ -49,7 +50,7 @@ def test_same_invoice_again_changes_nothing(portal_app):
     first = publish_for(portal_app, "intertec", ubl_invoice("FE-1"))
     again = publish_for(portal_app, "intertec", ubl_invoice("FE-1"), fake_pdf("other"))
     assert first == again
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         assert count(Invoice) == 1 and count(Company) == 2 and count(User) == 1
         assert db.session.get(Invoice, first[0]).pdf_key is None
     assert len(mails(portal_app)) == 2  # only the activation pair
@@ -73,7 +74,7 @@ def test_concurrent_publishing_of_invoices_for_a_new_customer(portal_app):
     sent = [m["template"] for m in mails(portal_app)]
     assert sent.count("access_activation") == 1 and sent.count("access_password") == 1
     assert sent.count("invoice_published") == 5
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         assert count(Invoice) == 6 and count(User) == 1
 
 
@@ -88,7 +89,7 @@ def test_set_password_mode_sends_one_email(portal_app):
 
 def test_no_email_no_recipient_but_the_invoice_is_kept(portal_app):
     publish_for(portal_app, "intertec", ubl_invoice("FE-9", email=None))
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         assert count(Invoice) == 1 and count(User) == 0
     assert mails(portal_app) == []
 
@@ -140,7 +141,7 @@ def test_import_command(portal_app, database_url, tmp_path):
         timeout=120,
     )
     assert again.returncode == 0 and again.stdout.strip() == "FE-1.xml: already present FE-1"
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         assert count(Invoice) == 2
 
 
@@ -168,7 +169,7 @@ def test_an_address_of_a_staff_user_never_becomes_a_recipient(portal_app):
         admin = make_user(tenant, email="compras@andina.example", username="boss", role="admin")
         before = (admin.password_hash, admin.must_change_password, admin.session_token)
     publish_for(portal_app, "intertec", ubl_invoice("FE-1"))
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         admin = db.session.scalars(select(User).filter_by(username="boss")).one()
         assert (admin.password_hash, admin.must_change_password, admin.session_token) == before
         assert admin.companies == [] and admin.welcomed_at is None

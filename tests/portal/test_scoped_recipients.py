@@ -12,7 +12,7 @@ from saas.auth.models import User
 from saas.extensions import db
 from saas.portal.models import Company, Invoice
 from saas.portal.services import NationalIdTaken, publish
-from saas.tenancy import load_tenant
+from saas.tenancy import all_tenants, load_tenant
 from tests.factories import PASSWORD, make_company, make_user
 from tests.invoices import ubl_invoice
 from tests.portal.conftest import activate, publish_for
@@ -23,7 +23,7 @@ ATTACKER = "mallory@evil.example"
 
 def scoped_biller(app) -> int:
     with app.app_context():
-        tenant = load_tenant("intertec")
+        tenant = g.tenant = load_tenant("intertec")
         company_a = db.session.scalars(
             select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == "900123456-8")
         ).first() or make_company(
@@ -58,14 +58,14 @@ def test_an_address_chosen_by_a_scoped_biller_sees_only_that_issuers_invoices(po
     activate(genuine, portal_app, GENUINE)
     mine = genuine.get("/t/intertec/invoices?lang=en").text
     assert "SN-1" in mine and "FE-A2" in mine
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         assert db.session.get(Invoice, theirs).first_downloaded_at is None
 
 
 def test_a_scoped_upload_never_sets_the_companys_registered_address(portal_app):
     biller = scoped_biller(portal_app)
     publish_as(portal_app, biller, ubl_invoice("FE-A1", customer="cafetera", email=ATTACKER))
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         company = db.session.scalars(select(Company).where(Company.tax_id == "901234567-7")).one()
         assert company.email is None
 
@@ -82,7 +82,7 @@ def test_the_same_cufe_from_another_issuer_is_a_conflict(portal_app):
 def test_the_api_answers_409_for_another_issuers_national_id(portal_app):
     publish_for(portal_app, "intertec", ubl_invoice("SN-8", issuer="sucursal"))
     biller = scoped_biller(portal_app)
-    with portal_app.app_context():
+    with portal_app.app_context(), all_tenants():
         login = db.session.get(User, biller).username
     client = portal_app.test_client()
     auth = "Basic " + base64.b64encode(f"{login}:{PASSWORD}".encode()).decode()
