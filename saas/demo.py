@@ -58,9 +58,7 @@ def create_demo_data() -> list[tuple[Tenant, User, str]]:
         companies = _companies(tenant)
         email = f"admin@{tenant.slug}.example"
         password = demo_password(tenant)
-        admin = db.session.scalars(
-            select(User).where(User.tenant_id == tenant.id, User.email == email)
-        ).first()
+        admin = db.session.scalars(select(User).where(User.email == email)).first()
         if admin is None:
             admin = create_staff_user(
                 tenant,
@@ -86,9 +84,7 @@ def create_demo_data() -> list[tuple[Tenant, User, str]]:
 def _recipient(tenant: Tenant, company: Company) -> tuple[User, str]:
     email = f"cliente@{tenant.slug}.example"
     password = f"{demo_password(tenant)}-cliente"
-    user = db.session.scalars(
-        select(User).where(User.tenant_id == tenant.id, User.email == email)
-    ).first()
+    user = db.session.scalars(select(User).where(User.email == email)).first()
     if user is None:
         user = User(
             tenant_id=tenant.id,
@@ -167,9 +163,7 @@ def _companies(tenant: Tenant) -> list[Company]:
     customers = iter(CUSTOMER_NAMES[tenant.country])
     result = []
     for tax_id, kind, email in DEMO_COMPANIES[tenant.country]:
-        company = db.session.scalars(
-            select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == tax_id)
-        ).first()
+        company = db.session.scalars(select(Company).where(Company.tax_id == tax_id)).first()
         if company is None:
             name = tenant.name if kind == "issuer" else next(customers)
             company = Company(tenant_id=tenant.id, tax_id=tax_id, name=name, kind=kind, email=email)

@@ -130,15 +130,13 @@ def smtp_send(settings: dict, message: EmailMessage) -> None:
 @job(queue="mail")
 def deliver(message_id: int) -> str | None:
     """Send one outbox message; on failure schedule a retry or mark it failed."""
-    tenant = g.get("tenant")
-    same_tenant = (
-        OutboxMessage.tenant_id == tenant.id if tenant else OutboxMessage.tenant_id.is_(None)
-    )
+    # The job runs as the message's tenant (none for the platform's own mail): a
+    # message id of another tenant matches no row.
     # Claim the row with one conditional write, so two workers never send it twice;
     # the lease in next_attempt_at lets `flush()` recover it if this worker dies.
     claimed = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, same_tenant, OutboxMessage.status == PENDING)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
         .values(
             status=SENDING,
             attempts=OutboxMessage.attempts + 1,

@@ -53,9 +53,7 @@ def load_user(session_token: str):
     if tenant is None:
         return None
     return db.session.scalars(
-        select(User).where(
-            User.session_token == session_token, User.tenant_id == tenant.id, User.active
-        )
+        select(User).where(User.session_token == session_token, User.active)
     ).first()
 
 

@@ -70,7 +70,7 @@ def test_sign_in_and_recovery_pages(app, tenants):
         tenant = load_tenant("intertec")
         user = make_user(tenant, kind="recipient", role=None)
         links = {
-            purpose: tokens.issue(tenant.id, purpose, timedelta(hours=1), user_id=user.id)
+            purpose: tokens.issue(purpose, timedelta(hours=1), user_id=user.id)
             for purpose in ("reset_email", "set_password", "access_link", "magic_link")
         }
         db.session.commit()

@@ -53,7 +53,7 @@ def key_failures_wait(ip: str | None) -> int:
     return retry_after(limit, ip=ip) if ip else 0
 
 
-def key_user(tenant, authorization: str | None, ip: str | None) -> tuple[User, apikeys.ApiKey]:
+def key_user(authorization: str | None, ip: str | None) -> tuple[User, apikeys.ApiKey]:
     """The user and key of `Authorization: Bearer <key>`; raises ApiProblem otherwise.
 
     A key of another tenant is invalid here (401), like a made-up one.
@@ -64,7 +64,7 @@ def key_user(tenant, authorization: str | None, ip: str | None) -> tuple[User, a
         raise unauthorized(
             "unauthorized", "Send the API key in the header Authorization: Bearer <key>."
         )
-    check = apikeys.check_api_key(tenant.id, raw.strip())
+    check = apikeys.check_api_key(raw.strip())
     if check.error is None:
         if db.session.is_modified(check.key):
             db.session.commit()  # the key's last use, once a minute

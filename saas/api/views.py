@@ -37,9 +37,7 @@ def problem_response(problem: ApiProblem):
 
 
 def signed_key_user():
-    user, _key = services.key_user(
-        current_tenant, request.headers.get("Authorization"), request.remote_addr
-    )
+    user, _key = services.key_user(request.headers.get("Authorization"), request.remote_addr)
     return user
 
 

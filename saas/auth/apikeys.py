@@ -74,7 +74,7 @@ class KeyCheck:
         return KEY_ERRORS.get(self.error) if self.error else None
 
 
-def check_api_key(tenant_id: int, raw: str | None) -> KeyCheck:
+def check_api_key(raw: str | None) -> KeyCheck:
     """Find the tenant's key matching `raw` and say whether it may be used now.
 
     The lookup is by prefix and the stored hash is compared in constant time. A key of
@@ -87,7 +87,7 @@ def check_api_key(tenant_id: int, raw: str | None) -> KeyCheck:
     candidates = (
         db.session.scalars(
             select(ApiKey)
-            .where(ApiKey.tenant_id == tenant_id, ApiKey.prefix == raw[:PREFIX_LENGTH])
+            .where(ApiKey.prefix == raw[:PREFIX_LENGTH])
             # The user and the companies that scope them come along: one round trip.
             .options(joinedload(ApiKey.user).joinedload(User.companies))
         )

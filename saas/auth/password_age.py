@@ -68,7 +68,6 @@ def remind_expiring_passwords() -> int:
     max_age = timedelta(days=days)
     due = db.session.scalars(
         select(User).where(
-            User.tenant_id == tenant.id,
             User.active.is_(True),
             User.password_hash.is_not(None),
             User.password_changed_at <= now - max_age + REMIND_AT,

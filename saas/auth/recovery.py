@@ -71,7 +71,6 @@ def resettable_recipients(company: Company) -> list[User]:
             .join(membership, membership.c.user_id == User.id)
             .where(
                 membership.c.company_id == company.id,
-                User.tenant_id == company.tenant_id,
                 User.kind == "recipient",
                 User.active.is_(True),
                 User.deleted_at.is_(None),
@@ -103,16 +102,14 @@ def request_reset_by_tax_id(tenant, tax_id: str, ip: str | None, locale: str) ->
 def send_tax_id_reset(tax_id: str, locale: str, ip: str | None = None) -> None:
     tenant = g.tenant
     company = db.session.scalars(
-        select(Company).where(
-            Company.tenant_id == tenant.id, Company.tax_id == tax_id, Company.kind == "customer"
-        )
+        select(Company).where(Company.tax_id == tax_id, Company.kind == "customer")
     ).first()
     recipients = resettable_recipients(company) if company is not None else []
     if not recipients:
         return
     hours = int(RESET_TTL.total_seconds() // 3600)
     if company.email:
-        raw = tokens.issue(tenant.id, "reset_tax_id", RESET_TTL, company_id=company.id)
+        raw = tokens.issue("reset_tax_id", RESET_TTL, company_id=company.id)
         send_email(
             company.email,
             "password_reset_tax_id",
@@ -133,7 +130,7 @@ def send_tax_id_reset(tax_id: str, locale: str, ip: str | None = None) -> None:
 
 
 def _send_own_link(tenant, user: User, locale: str, *, flow: str, ip: str | None) -> None:
-    raw = tokens.issue(tenant.id, "reset_email", RESET_TTL, user_id=user.id)
+    raw = tokens.issue("reset_email", RESET_TTL, user_id=user.id)
     send_email(
         user.email,
         "password_reset_email",
@@ -167,7 +164,7 @@ def request_reset_by_email(tenant, email: str, ip: str | None, locale: str) -> i
 @job(queue="mail")
 def send_email_reset(email: str, locale: str, ip: str | None = None) -> None:
     tenant = g.tenant
-    user = find_user_by_email(tenant.id, email)
+    user = find_user_by_email(email)
     if user is None or not user.active:
         return
     _send_own_link(tenant, user, locale, flow="email", ip=ip)
@@ -187,10 +184,10 @@ class ResetLink:
         return "tax_id" if self.token.purpose == "reset_tax_id" else "email"
 
 
-def open_reset_link(tenant, raw: str) -> ResetLink | None:
+def open_reset_link(raw: str) -> ResetLink | None:
     """The link's token and users if it can still be used; reading never consumes it."""
     for purpose in RESET_PURPOSES:
-        token = tokens.peek(tenant.id, purpose, raw)
+        token = tokens.peek(purpose, raw)
         if token is not None:
             break
     else:
@@ -206,15 +203,15 @@ def open_reset_link(tenant, raw: str) -> ResetLink | None:
     return link if link.users else None
 
 
-def reset_password(tenant, raw: str, user_id: int, new_password: str) -> User | None:
+def reset_password(raw: str, user_id: int, new_password: str) -> User | None:
     """Use the link to set `user_id`'s password; None when the link no longer works.
 
     The token is consumed by one conditional write, so of many concurrent posts of the
     same link exactly one resets. The caller has checked the password's quality.
     """
-    link = open_reset_link(tenant, raw)
+    link = open_reset_link(raw)
     user = next((u for u in link.users if u.id == user_id), None) if link else None
-    if user is None or tokens.consume(tenant.id, link.token.purpose, raw) is None:
+    if user is None or tokens.consume(link.token.purpose, raw) is None:
         db.session.rollback()
         return None
     change_password(user, new_password, reason=f"reset_{link.flow}")

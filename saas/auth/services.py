@@ -57,16 +57,12 @@ def checked_name(name: str) -> str:
     return name.strip()
 
 
-def unique_username(tenant_id: int, email: str) -> str:
+def unique_username(email: str) -> str:
     """A username from the email's local part, made unique in the tenant."""
     local = unicodedata.normalize("NFKD", email.partition("@")[0])
     base = re.sub(r"[^a-z0-9._-]", "", local.encode("ascii", "ignore").decode().lower())[:40]
     base = base or "user"
-    taken = set(
-        db.session.scalars(
-            select(User.username).where(User.tenant_id == tenant_id, User.username.like(f"{base}%"))
-        )
-    )
+    taken = set(db.session.scalars(select(User.username).where(User.username.like(f"{base}%"))))
     candidate, n = base, 1
     while candidate in taken:
         n += 1
@@ -74,10 +70,8 @@ def unique_username(tenant_id: int, email: str) -> str:
     return candidate
 
 
-def find_user_by_email(tenant_id: int, email: str) -> User | None:
-    return db.session.scalars(
-        select(User).where(User.tenant_id == tenant_id, User.email == normalize_email(email))
-    ).first()
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalars(select(User).where(User.email == normalize_email(email))).first()
 
 
 def create_staff_user(
@@ -88,15 +82,13 @@ def create_staff_user(
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}", "invalid_role")
     checked_name(name)
-    if find_user_by_email(tenant.id, email) is not None:
+    if find_user_by_email(email) is not None:
         raise UserError(f"{email} already has an account in {tenant.slug}", "email_taken")
-    username = unique_username(tenant.id, email)
+    username = unique_username(email)
     problem = password_problem(password, email=email, username=username)
     if problem:
         raise UserError(problem, "weak_password")
-    first_staff = not db.session.scalar(
-        select(func.count(User.id)).where(User.tenant_id == tenant.id, User.kind == "staff")
-    )
+    first_staff = not db.session.scalar(select(func.count(User.id)).where(User.kind == "staff"))
     user = User(
         tenant_id=tenant.id,
         email=email,
@@ -114,10 +106,6 @@ def create_staff_user(
     db.session.flush()
     audit.record("user.created", tenant_id=tenant.id, user_id=user.id, role=role)
     return user
-
-
-def count_users(tenant_id: int) -> int:
-    return db.session.scalar(select(func.count(User.id)).where(User.tenant_id == tenant_id))
 
 
 # --- signing in -------------------------------------------------------------------
@@ -146,13 +134,11 @@ class SignIn:
     throttled_for: int = 0
 
 
-def find_by_login(tenant_id: int, login: str) -> User | None:
+def find_by_login(login: str) -> User | None:
     """The tenant's user with this email or username (both case-insensitive)."""
     login = login.strip().lower()
     column = User.email if "@" in login else func.lower(User.username)
-    return db.session.scalars(
-        select(User).where(User.tenant_id == tenant_id, column == login)
-    ).first()
+    return db.session.scalars(select(User).where(column == login)).first()
 
 
 @dataclass(frozen=True)
@@ -224,7 +210,7 @@ def authenticate(
     the answer and its timing say nothing about which accounts exist. `device`, from a
     "known device" cookie, counts only when it names this very user.
     """
-    user = find_by_login(tenant.id, login)
+    user = find_by_login(login)
     subject = f"user:{user.id}" if user else f"login:{login.strip().lower()}"
     return _check_password(tenant, user, subject, password, ip, device, "signin.failed")
 
@@ -348,11 +334,11 @@ def request_magic_link(tenant, email: str, ip: str | None = None) -> int:
 @job(queue="mail")
 def send_magic_link(email: str) -> None:
     tenant = g.tenant
-    user = find_user_by_email(tenant.id, email)
+    user = find_user_by_email(email)
     if user is None or not user.active or "magic_link" not in tenant.login_methods:
         return
     minutes = tenant.magic_link_minutes
-    raw = tokens.issue(tenant.id, "magic_link", timedelta(minutes=minutes), user_id=user.id)
+    raw = tokens.issue("magic_link", timedelta(minutes=minutes), user_id=user.id)
     send_email(
         user.email,
         "magic_link",

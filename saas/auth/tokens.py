@@ -44,7 +44,7 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue(tenant_id: int, purpose: str, ttl: timedelta, *, user_id=None, company_id=None) -> str:
+def issue(purpose: str, ttl: timedelta, *, user_id=None, company_id=None) -> str:
     """A new token; older unused ones of the same purpose and owner stop working."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
@@ -54,7 +54,6 @@ def issue(tenant_id: int, purpose: str, ttl: timedelta, *, user_id=None, company
     db.session.execute(
         update(OneTimeToken)
         .where(
-            OneTimeToken.tenant_id == tenant_id,
             OneTimeToken.purpose == purpose,
             OneTimeToken.user_id == user_id if user_id else OneTimeToken.company_id == company_id,
             OneTimeToken.used_at.is_(None),
@@ -65,7 +64,6 @@ def issue(tenant_id: int, purpose: str, ttl: timedelta, *, user_id=None, company
     raw = secrets.token_urlsafe(32)
     db.session.add(
         OneTimeToken(
-            tenant_id=tenant_id,
             purpose=purpose,
             token_hash=_digest(raw),
             user_id=user_id,
@@ -76,9 +74,8 @@ def issue(tenant_id: int, purpose: str, ttl: timedelta, *, user_id=None, company
     return raw
 
 
-def _valid(tenant_id: int, purpose: str, raw: str):
+def _valid(purpose: str, raw: str):
     return (
-        OneTimeToken.tenant_id == tenant_id,
         OneTimeToken.purpose == purpose,
         OneTimeToken.token_hash == _digest(raw or ""),
         OneTimeToken.used_at.is_(None),
@@ -86,26 +83,24 @@ def _valid(tenant_id: int, purpose: str, raw: str):
     )
 
 
-def peek(tenant_id: int, purpose: str, raw: str) -> OneTimeToken | None:
+def peek(purpose: str, raw: str) -> OneTimeToken | None:
     """The token if it could still be used; reading never consumes it (GET, HEAD)."""
-    return db.session.scalars(select(OneTimeToken).where(*_valid(tenant_id, purpose, raw))).first()
+    return db.session.scalars(select(OneTimeToken).where(*_valid(purpose, raw))).first()
 
 
-def consume(tenant_id: int, purpose: str, raw: str) -> OneTimeToken | None:
+def consume(purpose: str, raw: str) -> OneTimeToken | None:
     """Use the token: one conditional write; only one caller ever gets it back.
 
     The caller commits (with whatever the token unlocks, in the same transaction).
     """
     used = db.session.execute(
         update(OneTimeToken)
-        .where(*_valid(tenant_id, purpose, raw))
+        .where(*_valid(purpose, raw))
         .values(used_at=clock.now())
         .execution_options(synchronize_session=False)
     ).rowcount
     if used != 1:
         return None
     return db.session.scalars(
-        select(OneTimeToken).where(
-            OneTimeToken.tenant_id == tenant_id, OneTimeToken.token_hash == _digest(raw)
-        )
+        select(OneTimeToken).where(OneTimeToken.token_hash == _digest(raw))
     ).one()

@@ -181,12 +181,12 @@ def magic_link(token: str):
     require_method("magic_link")
     form = ConfirmForm()
     if request.method in ("GET", "HEAD"):
-        if tokens.peek(current_tenant.id, "magic_link", token) is None:
+        if tokens.peek("magic_link", token) is None:
             return render("auth/link_invalid.html", status=410)
         return render("auth/magic_confirm.html", form=form)
     if not form.validate():
         abort(400)
-    used = tokens.consume(current_tenant.id, "magic_link", token)
+    used = tokens.consume("magic_link", token)
     user = db.session.get(User, used.user_id) if used else None
     if user is None or not user.active or user.tenant_id != current_tenant.id:
         db.session.commit()
@@ -231,7 +231,7 @@ def google_callback():
         return redirect(url_for("auth.login"))
     info = token.get("userinfo") or {}
     email = services.normalize_email(info.get("email", ""))
-    user = services.find_user_by_email(tenant.id, email) if info.get("email_verified") else None
+    user = services.find_user_by_email(email) if info.get("email_verified") else None
     if user is None or not user.active:
         audit.record("google.unknown", subject=f"email:{email}")
         db.session.commit()
@@ -373,7 +373,7 @@ def forgot_by_email():
 @bp.route("/t/<tenant>/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     """A reset link: GET shows the form (never uses the link); the POST uses it once."""
-    link = recovery.open_reset_link(current_tenant, token)
+    link = recovery.open_reset_link(token)
     if link is None:
         return render("auth/link_invalid.html", status=410, again="reset"), NO_STORE
     form = ResetPasswordForm()
@@ -388,7 +388,7 @@ def reset_password(token: str):
         if problem:
             form.new_password.errors.append(problem)
         else:
-            done = recovery.reset_password(current_tenant, token, user.id, form.new_password.data)
+            done = recovery.reset_password(token, user.id, form.new_password.data)
             if done is None:
                 return render("auth/link_invalid.html", status=410, again="reset"), NO_STORE
             return render("auth/reset_done.html", user=done), NO_STORE

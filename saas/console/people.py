@@ -55,7 +55,7 @@ def show_user_problem(form, problem: UserError) -> None:
 
 
 def issuer_companies() -> list[Company]:
-    return console.issuer_companies(current_tenant)
+    return console.issuer_companies()
 
 
 def _user_form(user: User | None = None) -> StaffUserForm:
@@ -81,9 +81,9 @@ def _page(form, status=200, **extra):
         "console/users.html",
         status=status,
         form=form,
-        users=seats.staff_users(current_tenant),
+        users=seats.staff_users(),
         seat=seats.summary(current_tenant),
-        seat_of=seats.seat_holders(current_tenant),
+        seat_of=seats.seat_holders(),
         descriptions=ROLE_DESCRIPTIONS,
         **extra,
     )

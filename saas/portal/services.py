@@ -123,16 +123,14 @@ def publish(
     return result
 
 
-def _same_invoice(tenant, record: InvoiceRecord) -> Invoice | None:
+def _same_invoice(record: InvoiceRecord) -> Invoice | None:
     """The invoice already published as this record: same issuer and national id.
 
     The same national id from another issuer is never that invoice (nor shown to the
     uploader): for ids the authority assigns it is a conflict.
     """
     found = db.session.scalars(
-        select(Invoice).where(
-            Invoice.tenant_id == tenant.id, Invoice.national_id == record.national_id
-        )
+        select(Invoice).where(Invoice.national_id == record.national_id)
     ).all()
     for invoice in found:
         if invoice.issuer.tax_id == record.issuer_tax_id:
@@ -147,7 +145,7 @@ def _same_invoice(tenant, record: InvoiceRecord) -> Invoice | None:
 def _publish_one(tenant, record: InvoiceRecord, xml, pdf, email, source, user_id, *, limited):
     """Add one invoice and commit; a uniqueness race with another writer is retried once."""
     for attempt in (1, 2):
-        existing = _same_invoice(tenant, record)
+        existing = _same_invoice(record)
         if existing is not None:
             return existing, False
         stored: list[str] = []
@@ -184,7 +182,6 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, li
         c.tax_id: c
         for c in db.session.scalars(
             select(Company).where(
-                Company.tenant_id == tenant.id,
                 Company.tax_id.in_((record.issuer_tax_id, record.customer_tax_id)),
             )
         )
@@ -288,7 +285,6 @@ def _recipients(tenant, company: Company, email, issuer: Company, limited: bool)
                 select(User)
                 .join(membership, membership.c.user_id == User.id)
                 .where(
-                    User.tenant_id == tenant.id,
                     membership.c.company_id == company.id,
                     or_(
                         membership.c.issuer_company_id.is_(None),
@@ -303,14 +299,12 @@ def _recipients(tenant, company: Company, email, issuer: Company, limited: bool)
         )
     # The customer's own registered address is linked to the whole company.
     limit = issuer.id if limited and email != company.email else None
-    row = db.session.execute(
-        select(User).where(User.tenant_id == tenant.id, User.email == email)
-    ).first()
+    row = db.session.execute(select(User).where(User.email == email)).first()
     if row is None:
         user = User(
             tenant_id=tenant.id,
             email=email,
-            username=unique_username(tenant.id, email),
+            username=unique_username(email),
             name=company.name,
             kind="recipient",
             must_change_password=True,
@@ -384,7 +378,7 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
     """
     context = {"user": user, "invoice": invoice, "first": first}
     if tenant.onboarding == "two_emails":
-        raw = tokens.issue(tenant.id, "access_link", ACCESS_LINK_TTL, user_id=user.id)
+        raw = tokens.issue("access_link", ACCESS_LINK_TTL, user_id=user.id)
         password = generate_password()
         user.password_hash = hash_password(password)
         user.password_changed_at = clock.now()
@@ -412,7 +406,7 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
             **context,
         )
     else:
-        raw = tokens.issue(tenant.id, "set_password", ACCESS_LINK_TTL, user_id=user.id)
+        raw = tokens.issue("set_password", ACCESS_LINK_TTL, user_id=user.id)
         send_email(
             user.email,
             "access_set_password",
@@ -486,9 +480,7 @@ def visible_invoices(user: User, company_id: int | None = None):
         for link in links
         if link.issuer_company_id is not None
     ]
-    return select(Invoice).where(
-        Invoice.tenant_id == user.tenant_id, or_(*criteria) if criteria else false()
-    )
+    return select(Invoice).where(or_(*criteria) if criteria else false())
 
 
 def assigned_issuers(user) -> list[Company] | None:
@@ -501,7 +493,7 @@ def assigned_issuers(user) -> list[Company] | None:
 
 def staff_invoices(user: User):
     """A SELECT of the invoices a staff user may see: the one scope of staff reads."""
-    query = select(Invoice).where(Invoice.tenant_id == user.tenant_id)
+    query = select(Invoice)
     issuers = assigned_issuers(user)
     if issuers is not None:
         query = query.where(Invoice.issuer_company_id.in_([c.id for c in issuers] or [0]))
@@ -575,16 +567,15 @@ def record_download(user: User, invoice: Invoice, what: str) -> None:
             tenant_id=invoice.tenant_id, invoice_id=invoice.id, user_id=user.id, what=what
         )
     )
-    mark_downloaded([invoice.id], invoice.tenant_id)
+    mark_downloaded([invoice.id])
 
 
-def mark_downloaded(invoice_ids, tenant_id: int) -> None:
+def mark_downloaded(invoice_ids) -> None:
     if not invoice_ids:
         return
     db.session.execute(
         update(Invoice)
         .where(
-            Invoice.tenant_id == tenant_id,
             Invoice.id.in_(invoice_ids),
             Invoice.first_downloaded_at.is_(None),
         )
@@ -601,9 +592,7 @@ def pending_ids(user: User, company_id=None) -> list[int]:
 def start_export(user: User, company_id=None) -> ExportJob | None:
     """The user's export being built, or a new one of everything pending; None if nothing."""
     active = db.session.scalars(
-        select(ExportJob).where(
-            ExportJob.tenant_id == user.tenant_id, ExportJob.active_for_user == user.id
-        )
+        select(ExportJob).where(ExportJob.active_for_user == user.id)
     ).first()
     if active is not None and active.created_at > clock.now() - EXPORT_ABANDONED_AFTER:
         return active
@@ -630,9 +619,7 @@ def start_export(user: User, company_id=None) -> ExportJob | None:
     except IntegrityError:  # the other click won: show its export
         db.session.rollback()
         return db.session.scalars(
-            select(ExportJob).where(
-                ExportJob.tenant_id == user.tenant_id, ExportJob.active_for_user == user.id
-            )
+            select(ExportJob).where(ExportJob.active_for_user == user.id)
         ).first()
     audit.record("export.started", user_id=user.id, export_id=export.id, count=len(ids))
     enqueue(build_export, user.tenant_id, export.id)
@@ -669,7 +656,6 @@ def build_export(export_id: int) -> None:
         update(ExportJob)
         .where(
             ExportJob.id == export_id,
-            ExportJob.tenant_id == tenant.id,
             ExportJob.status == "queued",
         )
         .values(status="running")

@@ -25,7 +25,7 @@ from saas.seats import services as seats
 from saas.seats.models import PlatformAdmin, SeatPurchase
 from saas.security import hash_password, verify_password
 from saas.tenancy.models import Tenant
-from saas.tenancy.scoping import span_all_tenants
+from saas.tenancy.scoping import as_tenant, span_all_tenants
 from saas.throttle import Limit, one_at_a_time, retry_after
 from saas.validation import InvalidEmail, email_address, has_control_characters
 
@@ -139,7 +139,10 @@ def logout():
 @operators_only
 def index():
     tenants = db.session.scalars(select(Tenant).order_by(Tenant.name)).all()
-    rows = [(t, seats.plan_of(t), seats.summary(t)) for t in tenants]
+    rows = []
+    for tenant in tenants:
+        with as_tenant(tenant):  # each summary counts that tenant's seats only
+            rows.append((tenant, seats.plan_of(tenant), seats.summary(tenant)))
     db.session.commit()  # summary() may have created a plan's seat rows
     pending = db.session.scalars(
         select(SeatPurchase)
@@ -159,7 +162,8 @@ def activate(purchase_id: int):
     if purchase is None:
         abort(404)
     try:
-        seats.activate_purchase(purchase, g.operator)
+        with as_tenant(purchase.tenant):  # its seats, its Administrators told
+            seats.activate_purchase(purchase, g.operator)
     except seats.SeatError:
         flash(_("This purchase is no longer pending."), "error")
     else:

@@ -55,16 +55,14 @@ def plan_of(tenant) -> Plan:
     return PLANS[tenant.plan]
 
 
-def _seats(tenant, *states):
-    return select(Seat).where(Seat.tenant_id == tenant.id, Seat.state.in_(states))
+def _seats(*states):
+    return select(Seat).where(Seat.state.in_(states))
 
 
 def ensure_plan_seats(tenant) -> None:
     """The plan's included seats exist as rows (a plan change up adds the missing ones)."""
     have = db.session.scalar(
-        select(func.count(Seat.id)).where(
-            Seat.tenant_id == tenant.id, Seat.purchase_id.is_(None), Seat.state != "expired"
-        )
+        select(func.count(Seat.id)).where(Seat.purchase_id.is_(None), Seat.state != "expired")
     )
     for _ in range(plan_of(tenant).extra_users_included - have):
         db.session.add(Seat(tenant_id=tenant.id, state="free"))
@@ -87,28 +85,20 @@ class SeatSummary:
 def summary(tenant) -> SeatSummary:
     ensure_plan_seats(tenant)
     counts = dict(
-        db.session.execute(
-            select(Seat.state, func.count(Seat.id))
-            .where(Seat.tenant_id == tenant.id)
-            .group_by(Seat.state)
-        ).all()
+        db.session.execute(select(Seat.state, func.count(Seat.id)).group_by(Seat.state)).all()
     )
     pending = db.session.scalar(
         select(func.coalesce(func.sum(SeatPurchase.quantity), 0)).where(
-            SeatPurchase.tenant_id == tenant.id, SeatPurchase.status == "pending"
+            SeatPurchase.status == "pending"
         )
     )
     assigned, burned, free = (counts.get(s, 0) for s in ("assigned", "burned", "free"))
     return SeatSummary(assigned + burned + free, assigned, burned, free, int(pending))
 
 
-def seat_holders(tenant) -> set[int]:
+def seat_holders() -> set[int]:
     """Ids of the tenant's users who hold a seat now."""
-    return set(
-        db.session.scalars(
-            select(Seat.user_id).where(Seat.tenant_id == tenant.id, Seat.state == "assigned")
-        )
-    )
+    return set(db.session.scalars(select(Seat.user_id).where(Seat.state == "assigned")))
 
 
 def seat_of(user: User) -> Seat | None:
@@ -121,7 +111,7 @@ def _take_seat(tenant, user: User) -> None:
     """Give `user` a free seat, claimed with a conditional write (two admins, one seat)."""
     ensure_plan_seats(tenant)
     candidates = db.session.scalars(
-        _seats(tenant, "free").order_by(Seat.purchase_id.is_not(None), Seat.id)
+        _seats("free").order_by(Seat.purchase_id.is_not(None), Seat.id)
     ).all()
     for seat in candidates:
         claimed = db.session.execute(
@@ -136,20 +126,19 @@ def _take_seat(tenant, user: User) -> None:
     raise SeatError("no_free_seat")
 
 
-def staff_users(tenant) -> list[User]:
+def staff_users() -> list[User]:
     return list(
         db.session.scalars(
             select(User)
-            .where(User.tenant_id == tenant.id, User.kind == "staff", User.deleted_at.is_(None))
+            .where(User.kind == "staff", User.deleted_at.is_(None))
             .order_by(User.is_owner.desc(), User.name)
         )
     )
 
 
-def _active_admins(tenant) -> int:
+def _active_admins() -> int:
     return db.session.scalar(
         select(func.count(User.id)).where(
-            User.tenant_id == tenant.id,
             User.kind == "staff",
             User.role == "admin",
             User.active.is_(True),
@@ -158,10 +147,10 @@ def _active_admins(tenant) -> int:
     )
 
 
-def _guard_last_admin(tenant, user: User) -> None:
+def _guard_last_admin(user: User) -> None:
     if user.is_owner:
         raise SeatError("owner")
-    if user.role == "admin" and user.active and _active_admins(tenant) <= 1:
+    if user.role == "admin" and user.active and _active_admins() <= 1:
         raise SeatError("last_admin")
 
 
@@ -197,7 +186,7 @@ def update_user(tenant, by: User, user: User, *, name, email, role, companies, p
     if user.is_owner and role != "admin":
         raise SeatError("owner")
     if user.role == "admin" and role != "admin":
-        _guard_last_admin(tenant, user)
+        _guard_last_admin(user)
     email, name = checked_email(email), checked_name(name)
     new_person = email != user.email
     if user.is_owner and by.id != user.id and (new_person or password):
@@ -208,12 +197,12 @@ def update_user(tenant, by: User, user: User, *, name, email, role, companies, p
         and {c.id for c in companies} != {c.id for c in user.companies}
     ):
         raise SeatError("owner_scope")  # the owner's scope is the owner's alone to change
-    other = find_user_by_email(tenant.id, email)
+    other = find_user_by_email(email)
     if other is not None and other.id != user.id:
         raise UserError(f"{email} already has an account", "email_taken")
     if new_person and not password:
         raise UserError("another person needs a password of their own", "password_required")
-    username = unique_username(tenant.id, email) if new_person else user.username
+    username = unique_username(email) if new_person else user.username
     if password:
         problem = password_problem(password, email=email, username=username)
         if problem:
@@ -238,7 +227,7 @@ def update_user(tenant, by: User, user: User, *, name, email, role, companies, p
 
 def deactivate_user(tenant, by: User, user: User) -> None:
     """The user can no longer sign in or use an API key; the seat stays assigned."""
-    _guard_last_admin(tenant, user)
+    _guard_last_admin(user)
     user.active = False
     end_other_sessions(user)
     revoke_user_keys(user, "user_deactivated")
@@ -261,7 +250,7 @@ def reactivate_user(tenant, by: User, user: User) -> None:
 
 def delete_user(tenant, by: User, user: User) -> None:
     """The user stops existing for sign-in; the row and its history stay. The seat burns."""
-    _guard_last_admin(tenant, user)
+    _guard_last_admin(user)
     seat = seat_of(user)
     releases = plan_of(tenant).delete_releases_seat
     if seat is not None:
@@ -339,11 +328,10 @@ def request_purchase(tenant, by: User, quantity: int) -> SeatPurchase:
     return purchase
 
 
-def _admins(tenant) -> list[User]:
+def _admins() -> list[User]:
     return list(
         db.session.scalars(
             select(User).where(
-                User.tenant_id == tenant.id,
                 User.role == "admin",
                 User.active.is_(True),
                 User.deleted_at.is_(None),
@@ -354,7 +342,7 @@ def _admins(tenant) -> list[User]:
 
 def _tell_admins(tenant, template: str, purchase: SeatPurchase, page: str) -> None:
     """Email every active Administrator of `tenant` about `purchase`, linking to `page`."""
-    for admin in _admins(tenant):
+    for admin in _admins():
         send_email(
             admin.email,
             template,
@@ -405,7 +393,6 @@ def expire_purchases(tenant) -> int:
     now = clock.now()
     for purchase in db.session.scalars(
         select(SeatPurchase).where(
-            SeatPurchase.tenant_id == tenant.id,
             SeatPurchase.status == "active",
             SeatPurchase.reminded_at.is_(None),
             SeatPurchase.expires_at <= now + REMIND_BEFORE,
@@ -416,7 +403,6 @@ def expire_purchases(tenant) -> int:
         _tell_admins(tenant, "seats_expiring", purchase, "console.buy_seats")
     expired = db.session.scalars(
         select(SeatPurchase).where(
-            SeatPurchase.tenant_id == tenant.id,
             SeatPurchase.status == "active",
             SeatPurchase.expires_at <= now,
         )
@@ -448,18 +434,18 @@ def _rebalance(tenant, displaced: set[int]) -> None:
     """After seats expired: holders keep seats oldest first; the newest lose theirs."""
     db.session.flush()
     db.session.expire_all()
-    holding = select(Seat.user_id).where(Seat.tenant_id == tenant.id, Seat.state == "assigned")
+    holding = select(Seat.user_id).where(Seat.state == "assigned")
     holders = list(
         db.session.scalars(
             select(User)
-            .where(User.tenant_id == tenant.id, User.deleted_at.is_(None))
+            .where(User.deleted_at.is_(None))
             .where(User.id.in_(holding) | User.id.in_(displaced or {0}))
             .order_by(User.created_at, User.id)
         )
     )
     # Every seat that can still be held, whoever holds it now, is dealt out again.
     usable = db.session.scalars(
-        _seats(tenant, "free", "assigned").order_by(Seat.purchase_id.is_not(None), Seat.id)
+        _seats("free", "assigned").order_by(Seat.purchase_id.is_not(None), Seat.id)
     ).all()
     for seat in usable:
         seat.state, seat.user_id = "free", None

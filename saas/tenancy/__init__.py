@@ -19,6 +19,7 @@ from saas.tenancy.models import Tenant, TenantDomain, TenantScoped
 from saas.tenancy.scoping import (
     NoTenantError,
     all_tenants,
+    as_tenant,
     install_row_level_security,
     span_all_tenants,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "Tenant",
     "TenantScoped",
     "all_tenants",
+    "as_tenant",
     "current_tenant",
     "get_or_404",
     "init_app",

@@ -50,6 +50,20 @@ def all_tenants():
         setattr(g, _SPANNING, getattr(g, _SPANNING) - 1)
 
 
+@contextmanager
+def as_tenant(tenant):
+    """Work as this one tenant, also inside all_tenants(): the platform console visits
+    tenants one by one, and each visit sees only that tenant's rows."""
+    saved = g.get("tenant"), getattr(g, _SPANNING, 0)
+    g.tenant = tenant
+    setattr(g, _SPANNING, 0)
+    try:
+        yield tenant
+    finally:
+        g.tenant = saved[0]
+        setattr(g, _SPANNING, saved[1])
+
+
 def span_all_tenants() -> None:
     """all_tenants() for the rest of this app context: a blueprint's `before_request`
     for pages that are about every tenant (the platform console)."""
