@@ -5,6 +5,10 @@ HEAVY (default 50,000). For that customer it times the filtered first page and p
 500, through the portal's own `list_page` (keyset) and the same query with OFFSET,
 and prints median and p99 in milliseconds.
 
+On PostgreSQL the same data is measured twice in one run: connected as a superuser,
+which row-level security skips, and as an ordinary role it applies to (the way the
+README runs the app), so the cost of the second wall between tenants is the ratio.
+
     .venv/bin/python bench/portal_list.py                  # SQLite, in a temp folder
     .venv/bin/python bench/portal_list.py --postgres postgresql+psycopg://postgres@127.0.0.1/test
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -22,8 +27,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 PAGE = 25
+ROLE = "saas_bench"  # neither superuser nor BYPASSRLS: row-level security applies
 
 
 def build_app(url: str, folder: Path):
@@ -41,7 +49,9 @@ def build_app(url: str, folder: Path):
             "REDIS_URL": None,
         }
     )
-    with app.app_context():
+    from saas.tenancy import all_tenants
+
+    with app.app_context(), all_tenants():
         upgrade()
     return app
 
@@ -50,9 +60,10 @@ def fill(app, rows: int, heavy: int):
     from saas.auth.models import User, membership
     from saas.extensions import db
     from saas.portal.models import Company, Invoice
+    from saas.tenancy import all_tenants
     from saas.tenancy.models import Tenant
 
-    with app.app_context():
+    with app.app_context(), all_tenants():
         tenant = Tenant(
             slug="bench",
             name="Bench",
@@ -138,12 +149,16 @@ def timed(fn, runs: int) -> tuple[float, float]:
 
 
 def measure(app, user_id: int, runs: int):
+    from flask import g
+
     from saas.auth.models import User
     from saas.extensions import db
     from saas.portal import services
     from saas.portal.models import Invoice
+    from saas.tenancy.models import Tenant
 
     with app.app_context():
+        g.tenant = db.session.scalars(db.select(Tenant)).one()
         user = db.session.get(User, user_id)
         start, end = date(2021, 1, 1), date(2024, 12, 31)
         # The cursor that page 500 starts after, as the portal would have handed it out.
@@ -170,6 +185,25 @@ def measure(app, user_id: int, runs: int):
         }
         for name, (median, p99) in results.items():
             print(f"  {name:<20} median {median:7.2f} ms   p99 {p99:7.2f} ms")
+        return results
+
+
+def postgres_database(server: str) -> tuple[str, str, str]:
+    """A new database owned by the bench role: (its name, the role's URL, the server
+    user's URL of the same database)."""
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if (
+            conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": ROLE}).first()
+            is None
+        ):
+            conn.execute(text(f"CREATE ROLE {ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
+        conn.execute(text(f'CREATE DATABASE "{name}" OWNER {ROLE}'))
+    admin.dispose()
+    url = make_url(server).set(database=name)
+    as_role = url.set(username=ROLE, password=None).render_as_string(hide_password=False)
+    return name, as_role, url.render_as_string(hide_password=False)
 
 
 def main():
@@ -177,32 +211,42 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--heavy", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--postgres", help="a server URL; a new database is made and dropped")
+    parser.add_argument(
+        "--postgres", help="a superuser's server URL; a database is made and dropped"
+    )
     args = parser.parse_args()
+    from saas.extensions import db
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if args.postgres:
-            name = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
-            kind = "PostgreSQL"
-        else:
-            url, kind = f"sqlite:///{folder / 'bench.db'}", "SQLite"
+        name = None
         try:
+            if args.postgres:
+                name, url, superuser_url = postgres_database(args.postgres)
+                kind = "PostgreSQL"
+            else:
+                url, kind = f"sqlite:///{folder / 'bench.db'}", "SQLite"
             print(f"{kind}: {args.rows:,} invoices, {args.heavy:,} for the measured customer")
             app = build_app(url, folder)
             user_id = fill(app, args.rows, args.heavy)
-            measure(app, user_id, args.runs)
-            from saas.extensions import db
-
+            if not args.postgres:
+                measure(app, user_id, args.runs)
+                return
+            print("  as a superuser (row-level security skipped):")
+            bypassed = measure(build_app(superuser_url, folder), user_id, args.runs)
+            print(f"  as {ROLE}, neither superuser nor BYPASSRLS (row-level security applies):")
+            applied = measure(app, user_id, args.runs)
+            for label in ("first page, keyset", "page 500, keyset"):
+                cost = applied[label][0] / bypassed[label][0] - 1
+                print(f"  row-level security on the {label}: {cost:+.1%} (target: at most +10%)")
             with app.app_context():
                 db.engine.dispose()
         finally:
-            if args.postgres:
+            if name:
+                admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ def platform_create_admin(email, name, password):
 
 
 @click.command("demo")
+@all_tenants()  # every tenant's demo data (each written as its tenant)
 def demo():
     """Demo companies, an admin and a recipient for every tenant; prints how to sign in."""
     from saas.demo import create_demo_data

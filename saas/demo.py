@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from flask import g
 from sqlalchemy import select
 
 from saas import clock
@@ -16,6 +15,7 @@ from saas.extensions import db
 from saas.portal.models import Company
 from saas.security import hash_password
 from saas.tenancy.models import Tenant
+from saas.tenancy.scoping import as_tenant
 
 # Valid tax ids per country (NIT with check digit, Partita IVA with check digit, RFC).
 DEMO_COMPANIES = {
@@ -49,35 +49,41 @@ def demo_password(tenant: Tenant) -> str:
 def create_demo_data() -> list[tuple[Tenant, User, str]]:
     """Create what is missing and return (tenant, user, password) rows to print.
 
+    Called inside all_tenants() (the demo is about every tenant); each tenant's rows
+    are written as that tenant.
+
     Per tenant: its administrator, and a recipient of the first customer company who
     must choose a new password at first sign-in.
     """
     rows = []
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
-        g.tenant = tenant
-        companies = _companies(tenant)
-        email = f"admin@{tenant.slug}.example"
-        password = demo_password(tenant)
-        admin = db.session.scalars(select(User).where(User.email == email)).first()
-        if admin is None:
-            admin = create_staff_user(
-                tenant,
-                email=email,
-                name="Demo Admin",
-                role="admin",
-                password=password,
-                companies=[c for c in companies if c.kind == "issuer"],
-            )
-        else:  # the demo promises this password: put it back if someone changed it
-            admin.password_hash = hash_password(password)
-            admin.active = True
-        rows.append((tenant, admin, password))
-        rows.append(
-            (tenant, *_recipient(tenant, next(c for c in companies if c.kind == "customer")))
-        )
-        db.session.flush()  # this tenant's rows, written while it is the current one
+        with as_tenant(tenant):  # this tenant's rows, written while it is the current one
+            rows += _demo_tenant(tenant)
     db.session.commit()
-    g.pop("tenant", None)
+    return rows
+
+
+def _demo_tenant(tenant: Tenant) -> list[tuple[Tenant, User, str]]:
+    rows = []
+    companies = _companies(tenant)
+    email = f"admin@{tenant.slug}.example"
+    password = demo_password(tenant)
+    admin = db.session.scalars(select(User).where(User.email == email)).first()
+    if admin is None:
+        admin = create_staff_user(
+            tenant,
+            email=email,
+            name="Demo Admin",
+            role="admin",
+            password=password,
+            companies=[c for c in companies if c.kind == "issuer"],
+        )
+    else:  # the demo promises this password: put it back if someone changed it
+        admin.password_hash = hash_password(password)
+        admin.active = True
+    rows.append((tenant, admin, password))
+    rows.append((tenant, *_recipient(tenant, next(c for c in companies if c.kind == "customer"))))
+    db.session.flush()
     return rows
 
 

@@ -37,6 +37,25 @@ def job(queue: str = "default"):
     return decorate
 
 
+def job_row(model, ident: int, task: str):
+    """The row a job's id names, if it is the job's tenant's; else None, logged.
+
+    Reads are scoped to the job's tenant, so a row of another tenant (a misrouted or
+    forged job) looks the same as a deleted one: either way the job does nothing.
+    """
+    row = db.session.get(model, ident)
+    if row is None:
+        tenant = g.get("tenant")
+        log.warning(
+            "job %s did nothing: %s %s is not tenant %s's (or no longer exists)",
+            task,
+            model.__name__,
+            ident,
+            tenant.id if tenant is not None else "(platform)",
+        )
+    return row
+
+
 def enqueue(task, tenant_id: int | None, *ids, delay: float | None = None) -> None:
     """Run `task(*ids)` for `tenant_id` as a job, after the current transaction commits."""
     if not hasattr(task, "task_path"):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
 from saas.extensions import db
-from saas.jobs import enqueue, job
+from saas.jobs import enqueue, job, job_row
 from saas.tenancy.models import TenantOptional
 from saas.tenancy.scoping import all_tenants
 from saas.validation import one_line
@@ -130,8 +130,9 @@ def smtp_send(settings: dict, message: EmailMessage) -> None:
 @job(queue="mail")
 def deliver(message_id: int) -> str | None:
     """Send one outbox message; on failure schedule a retry or mark it failed."""
-    # The job runs as the message's tenant (none for the platform's own mail): a
-    # message id of another tenant matches no row.
+    # The job runs as the message's tenant (none for the platform's own mail).
+    if job_row(OutboxMessage, message_id, "mail.deliver") is None:
+        return None
     # Claim the row with one conditional write, so two workers never send it twice;
     # the lease in next_attempt_at lets `flush()` recover it if this worker dies.
     claimed = db.session.execute(

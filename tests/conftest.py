@@ -64,19 +64,43 @@ def postgres_server_url() -> str | None:
     return url if url.startswith("postgres") else None
 
 
+# The suite's app role: neither superuser nor BYPASSRLS, so row-level security applies
+# to every PostgreSQL test. It owns its databases (and so the tables), as the README's
+# production setup allows: FORCE ROW LEVEL SECURITY holds owners to the rule too.
+APP_ROLE = "saas_app"
+
+
+def ensure_app_role(conn) -> None:
+    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE})
+    if exists.first() is None:
+        try:
+            conn.execute(
+                text(
+                    f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+                )
+            )
+        except Exception:  # another run created it meanwhile
+            if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}):
+                return
+            raise
+
+
 def create_postgres_database(server_url: str) -> str:
-    """A new, empty database on the DATABASE_URL server; returns its URL."""
+    """A new, empty database on the DATABASE_URL server, owned by the app role; returns
+    the URL that connects to it as that role."""
     name = f"saas_test_{uuid.uuid4().hex[:10]}"
     engine = create_engine(_psycopg(server_url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            ensure_app_role(conn)
+            conn.execute(text(f'CREATE DATABASE "{name}" OWNER {APP_ROLE}'))
     except Exception as error:
         require("PostgreSQL", f"cannot create a database at {server_url}: {error}")
     finally:
         engine.dispose()
     parts = urlsplit(_psycopg(server_url))
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{APP_ROLE}@{host}", path=f"/{name}"))
 
 
 def drop_postgres_database(server_url: str, url: str) -> None:

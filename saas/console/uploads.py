@@ -26,7 +26,7 @@ from saas.auth.models import User
 from saas.console.models import UploadBatch
 from saas.einvoice import MAX_BYTES
 from saas.extensions import db
-from saas.jobs import enqueue, job
+from saas.jobs import enqueue, job, job_row
 from saas.portal import services as portal
 from saas.storage import get_storage, tenant_key
 
@@ -324,8 +324,8 @@ def process_upload(batch_id: int) -> None:
     dropped before the next, so memory does not grow with the number of files.
     """
     tenant = g.tenant
-    batch = db.session.get(UploadBatch, batch_id)
-    if batch is None or batch.tenant_id != tenant.id or batch.status != "queued":
+    batch = job_row(UploadBatch, batch_id, "process_upload")
+    if batch is None or batch.status != "queued":
         return
     user = db.session.get(User, batch.user_id)
     batch.status = "running"

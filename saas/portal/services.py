@@ -28,7 +28,7 @@ from saas.auth.models import User, membership
 from saas.auth.services import end_other_sessions, unique_username
 from saas.einvoice import EInvoiceError, InvoiceRecord, read_invoices
 from saas.extensions import db
-from saas.jobs import enqueue, job
+from saas.jobs import enqueue, job, job_row
 from saas.mail import absolute_url, send_email
 from saas.portal.models import Company, DownloadEvent, ExportJob, Invoice
 from saas.portal.zipwriter import StoredZipWriter
@@ -652,6 +652,8 @@ def build_export(export_id: int) -> None:
     that the user may still see each invoice.
     """
     tenant = g.tenant
+    if job_row(ExportJob, export_id, "build_export") is None:
+        return
     claimed = db.session.execute(
         update(ExportJob)
         .where(
