@@ -28,9 +28,13 @@ TENANT_TABLES = (
 # Rows of no tenant are the platform's (its own mail and audit): seen where no tenant is.
 OPTIONAL_TABLES = ('audit_event', 'outbox_message')
 
-SPANNING = "current_setting('app.all_tenants', true) = 'on'"
-SAME_TENANT = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::int"
-PLATFORM_ROW = "tenant_id IS NULL AND COALESCE(current_setting('app.tenant_id', true), '') = ''"
+# Each setting is read in a sub-select, which PostgreSQL evaluates once per statement
+# (an InitPlan) instead of once per row: the policy then costs a comparison per row.
+SPANNING = "(SELECT current_setting('app.all_tenants', true) = 'on')"
+SAME_TENANT = "tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::int)"
+PLATFORM_ROW = (
+    "tenant_id IS NULL AND (SELECT COALESCE(current_setting('app.tenant_id', true), '') = '')"
+)
 
 
 def _enable(table, rule):

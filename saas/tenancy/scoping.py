@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from functools import lru_cache
 
 from flask import g, has_app_context
 from sqlalchemy import event, false, inspect
@@ -102,25 +103,32 @@ def _limit_to_the_tenant(state: ORMExecuteState) -> None:
                 f"{', '.join(owned)} queried with no tenant: set g.tenant, or use "
                 "all_tenants() where spanning tenants is the point"
             )
-        # Joined to from a statement about something else: none of a tenant's rows.
-        # Not propagated: a row loaded here (a Tenant) may be used later in a
-        # tenant's context, where its relationships load under that context's rule.
-        state.statement = state.statement.options(
-            with_loader_criteria(
-                TenantScoped,
-                lambda cls: false(),
-                include_aliases=True,
-                propagate_to_loaders=False,
-            ),
-            with_loader_criteria(
-                TenantOptional,
-                lambda cls: cls.tenant_id.is_(None),
-                include_aliases=True,
-                propagate_to_loaders=False,
-            ),
-        )
+        state.statement = state.statement.options(*_NO_TENANT)
         return
-    state.statement = state.statement.options(
+    state.statement = state.statement.options(*_tenant_criteria(tenant_id))
+
+
+# Joined to from a statement about something else: none of a tenant's rows. Not
+# propagated: a row loaded here (a Tenant) may be used later in a tenant's context,
+# where its relationships load under that context's rule.
+_NO_TENANT = (
+    with_loader_criteria(
+        TenantScoped, lambda cls: false(), include_aliases=True, propagate_to_loaders=False
+    ),
+    with_loader_criteria(
+        TenantOptional,
+        lambda cls: cls.tenant_id.is_(None),
+        include_aliases=True,
+        propagate_to_loaders=False,
+    ),
+)
+
+
+@lru_cache(maxsize=4096)
+def _tenant_criteria(tenant_id: int) -> tuple:
+    """The options for one tenant, built once: building them for every statement cost
+    a third of a list page's time in Python."""
+    return (
         with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
         ),
