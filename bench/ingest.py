@@ -188,7 +188,7 @@ def publishing_loop(database_url: str, folder: Path, files: list[bytes]) -> floa
     """The publishing service itself in a loop, in this process: everything an upload
     does (companies, recipient and its mail, files, audit) except HTTP and the key."""
     from saas.extensions import db
-    from saas.portal.services import publish
+    from saas.portal.publishing import publish
     from saas.tenancy.models import Tenant
 
     app = bench_app(database_url, folder)

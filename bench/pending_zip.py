@@ -75,7 +75,7 @@ def run_zip(root: str, invoices: list[dict], _out: str) -> tuple[float, int]:
     from types import SimpleNamespace
 
     from saas import create_app
-    from saas.portal.services import write_zip
+    from saas.portal.exports import write_zip
 
     app = create_app(
         {

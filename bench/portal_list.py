@@ -157,7 +157,7 @@ def one_round(app, user_id: int, runs: int) -> dict[str, list[float]]:
 
     from saas.auth.models import User
     from saas.extensions import db
-    from saas.portal import services
+    from saas.portal import visibility
     from saas.portal.models import Invoice
     from saas.tenancy.models import Tenant
 
@@ -166,7 +166,7 @@ def one_round(app, user_id: int, runs: int) -> dict[str, list[float]]:
         user = db.session.get(User, user_id)
         start, end = date(2021, 1, 1), date(2024, 12, 31)
         # The cursor that page 500 starts after, as the portal would have handed it out.
-        query = services.visible_invoices(user).where(*services.issue_date_range(start, end))
+        query = visibility.visible_invoices(user).where(*visibility.issue_date_range(start, end))
         ordered = query.order_by(Invoice.issue_date.desc(), Invoice.id.desc())
         row = db.session.execute(
             ordered.with_only_columns(Invoice.issue_date, Invoice.id).offset(499 * PAGE).limit(1)
@@ -174,7 +174,7 @@ def one_round(app, user_id: int, runs: int) -> dict[str, list[float]]:
         cursor = (row.issue_date, row.id)
 
         def keyset(cursor=None):
-            services.list_page(user, start=start, end=end, cursor=cursor)
+            visibility.list_page(user, start=start, end=end, cursor=cursor)
             db.session.expunge_all()
 
         def offset(page):

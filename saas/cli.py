@@ -214,7 +214,7 @@ def invoices_import(slug, email, files):
     """Publish invoice XML files (a PDF with the same stem is attached); one line per file."""
     from flask import g
 
-    from saas.portal.services import PublishError, publish
+    from saas.portal.publishing import PublishError, publish
 
     tenant = _tenant_or_fail(slug)
     g.tenant = tenant

@@ -110,7 +110,7 @@ def _recipient(tenant: Tenant, company: Company) -> tuple[User, str]:
 
 def _invoices(tenant: Tenant, issuer: Company, customer: Company, recipient: User) -> None:
     """Eight invoices over the last months for the demo recipient (published once)."""
-    from saas.portal.services import publish
+    from saas.portal.publishing import publish
 
     today = clock.now().date()
     for n in range(1, 9):

@@ -46,8 +46,9 @@ from saas.console.models import UploadBatch
 from saas.demo_invoices import cfdi_invoice
 from saas.extensions import db
 from saas.permissions import PERMISSIONS
+from saas.portal.exports import start_export
 from saas.portal.models import ExportJob
-from saas.portal.services import publish, start_export
+from saas.portal.publishing import publish
 from saas.security import hash_password
 from saas.tenancy import all_tenants
 from tests.factories import PASSWORD, make_user

@@ -79,8 +79,8 @@ def test_real_worker_runs_the_default_and_exports_queues(
 
     from saas.console.models import UploadBatch
     from saas.console.uploads import start_upload
+    from saas.portal.exports import start_export
     from saas.portal.models import ExportJob
-    from saas.portal.services import start_export
     from saas.storage import get_storage
     from tests.factories import make_user
     from tests.invoices import ubl_invoice

@@ -157,8 +157,8 @@ def test_a_job_given_another_tenants_row_does_nothing_and_says_so(app, tenants, 
     from saas.console.uploads import process_upload
     from saas.jobs import run_task
     from saas.mail import OutboxMessage, deliver, send_email
+    from saas.portal.exports import build_export
     from saas.portal.models import ExportJob
-    from saas.portal.services import build_export
 
     with app.app_context():
         tenant = tenants["intertec"].load()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import url_for
 
 from saas.api.services import PAGE_DEFAULT, PAGE_MAX
-from saas.portal.services import CURSOR_PATTERN
+from saas.portal.visibility import CURSOR_PATTERN
 from saas.routing import MAX_ID
 
 

@@ -20,7 +20,7 @@ from saas.auth.services import authenticate
 from saas.extensions import db
 from saas.permissions import can
 from saas.portal.models import Invoice
-from saas.portal.services import (
+from saas.portal.visibility import (
     decode_cursor,
     issue_date_range,
     newest_first,

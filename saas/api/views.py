@@ -14,7 +14,7 @@ from saas.api.openapi import document
 from saas.api.services import ApiProblem
 from saas.einvoice import MAX_BYTES
 from saas.extensions import csrf, db
-from saas.portal import services as portal
+from saas.portal import publishing
 from saas.portal.views import MIME, serve
 from saas.tenancy import current_tenant
 
@@ -91,16 +91,16 @@ def upload_invoice():
         pdf_data = None  # an empty pdf field is no PDF
     email = (request.form.get("email") or "").strip() or None
     try:
-        result = portal.publish(
+        result = publishing.publish(
             current_tenant, xml_data, pdf_data, email=email, source="api", user_id=user.id
         )
-    except portal.IssuerNotAssigned as error:
+    except publishing.IssuerNotAssigned as error:
         db.session.rollback()
         raise ApiProblem(403, "issuer_not_assigned", str(error)) from None
-    except portal.NationalIdTaken as error:
+    except publishing.NationalIdTaken as error:
         db.session.rollback()
         raise ApiProblem(409, "national_id_taken", str(error)) from None
-    except portal.PublishError as error:
+    except publishing.PublishError as error:
         db.session.rollback()
         raise ApiProblem(422, "invalid_invoice", str(error)) from None
     first, *others = result.invoices

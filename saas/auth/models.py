@@ -20,7 +20,7 @@ membership = Table(
     Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
     Column("company_id", ForeignKey("company.id", ondelete="CASCADE"), primary_key=True),
     # A recipient linked by an upload of staff limited to some issuer companies sees only
-    # that issuer's invoices of the company (NULL: all of them). See portal.services.
+    # that issuer's invoices of the company (NULL: all of them). See portal.visibility.
     Column("issuer_company_id", ForeignKey("company.id", ondelete="CASCADE"), nullable=True),
 )
 

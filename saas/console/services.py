@@ -1,7 +1,7 @@
 """The staff console: dashboard figures, the invoices search, settings (bulk uploads are
 in `console.uploads`).
 
-Reads start from `portal.services.staff_invoices(user)`, the one scope of what a staff
+Reads start from `portal.visibility.staff_invoices(user)`, the one scope of what a staff
 user may see.
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy import case, func, or_, select
 from saas import audit, clock
 from saas.auth.models import User
 from saas.extensions import db
-from saas.portal import services as portal
+from saas.portal import visibility
 from saas.portal.models import Company, Invoice
 from saas.storage import get_storage, tenant_key
 
@@ -43,7 +43,7 @@ def _month_start(day: date, back: int) -> date:
 
 def dashboard(user: User, months: int = 12) -> Dashboard:
     """Invoices published per month (last `months`), downloaded against pending, per issuer."""
-    scope = portal.staff_invoices(user).subquery()
+    scope = visibility.staff_invoices(user).subquery()
     today = clock.now().date()
     first = _month_start(today, months - 1)
     created = db.session.execute(
@@ -111,7 +111,7 @@ PAGE_SIZE = 50
 def search_invoices(user: User, *, text="", start=None, end=None, cursor=None):
     """A page of the tenant's invoices, newest first by keyset; `text` matches the
     number, the customer's name or its tax id. Returns (invoices, next_cursor)."""
-    query = portal.staff_invoices(user).where(*portal.issue_date_range(start, end))
+    query = visibility.staff_invoices(user).where(*visibility.issue_date_range(start, end))
     text = (text or "").strip()[:100]
     if text:
         pattern = f"%{text.lower()}%"
@@ -124,7 +124,7 @@ def search_invoices(user: User, *, text="", start=None, end=None, cursor=None):
                 Invoice.customer_company_id.in_(customers),
             )
         )
-    return portal.newest_first(query, cursor, PAGE_SIZE)
+    return visibility.newest_first(query, cursor, PAGE_SIZE)
 
 
 # --- tenant settings ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ from saas.console.models import UploadBatch
 from saas.einvoice import MAX_BYTES
 from saas.extensions import db
 from saas.jobs import enqueue, job, job_row
-from saas.portal import services as portal
+from saas.portal import publishing
 from saas.storage import get_storage, tenant_key
 
 MAX_FILES = 1000  # per upload, counting the files inside a zip
@@ -397,8 +397,8 @@ def _process_entry(tenant, user, entry: _Entry, pdf: _Entry | None, reader: _Rea
 
 def _publish_file(tenant, user, name: str, data: bytes, pdf: bytes | None) -> dict:
     try:
-        result = portal.publish(tenant, data, pdf, source="console", user_id=user.id)
-    except portal.PublishError as problem:
+        result = publishing.publish(tenant, data, pdf, source="console", user_id=user.id)
+    except publishing.PublishError as problem:
         db.session.rollback()
         return {"file": name, "status": "error", "message": str(problem)}
     numbers = [i.number for i in result.invoices]

@@ -1,7 +1,8 @@
 """The staff console: dashboard, invoices, customers, uploads, API keys, settings, audit.
 
 Every route names its permission from `saas.permissions` (the one table of who may
-do what); the views stay thin and call `console.services`, `console.uploads` and `portal.services`.
+do what); the views stay thin and call `console.services`, `console.uploads` and
+the portal's services.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from saas.extensions import db
 from saas.htmx import htmx_target, render
 from saas.i18n import LANGUAGE_NAMES, phone_label, platform_locales
 from saas.permissions import ROLE_LABELS, can, requires
-from saas.portal import services
+from saas.portal import onboarding, publishing, visibility
 from saas.portal.models import Company, Invoice
 from saas.portal.views import MIME, parse_day, serve
 from saas.routing import id_arg
@@ -77,7 +78,7 @@ def invoices():
             text=text,
             start=start,
             end=end,
-            cursor=services.decode_cursor(request.args.get("cursor")),
+            cursor=visibility.decode_cursor(request.args.get("cursor")),
         )
     filters = {"q": text, "from": start, "to": end}
     query = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v}
@@ -101,7 +102,7 @@ def invoices():
 @bp.get("/t/<tenant>/console/invoices/<id:invoice_id>/<any(pdf, xml):what>")
 @requires("invoices.download")
 def download(invoice_id: int, what: str):
-    invoice = services.staff_invoice(staff(), invoice_id)
+    invoice = visibility.staff_invoice(staff(), invoice_id)
     key = invoice and (invoice.pdf_key if what == "pdf" else invoice.xml_key)
     if not key:
         abort(404)
@@ -118,9 +119,9 @@ def invalid_address_message(address: str) -> str:
 
 def _customer_scope(user: User) -> list:
     """Customers a staff user may see: all, or those invoiced by the user's companies."""
-    if services.assigned_issuers(user) is None:
+    if visibility.assigned_issuers(user) is None:
         return []
-    invoiced = services.staff_invoices(user).with_only_columns(Invoice.customer_company_id)
+    invoiced = visibility.staff_invoices(user).with_only_columns(Invoice.customer_company_id)
     return [Company.id.in_(invoiced)]
 
 
@@ -174,7 +175,7 @@ def resend_access(company_id: int):
         flash(_("%(name)s has no recipient with an email address yet.", name=company.name), "error")
         return redirect(url_for("console.customers"))
     for user in people:
-        services.send_access(current_tenant, user)
+        onboarding.send_access(current_tenant, user)
     db.session.commit()
     flash(
         _(
@@ -203,7 +204,7 @@ def upload():
             error = _("Files may be at most 10 MB.")
         else:
             try:
-                result = services.publish(
+                result = publishing.publish(
                     current_tenant,
                     xml_data,
                     pdf_data,
@@ -211,7 +212,7 @@ def upload():
                     source="console",
                     user_id=staff().id,
                 )
-            except services.PublishError as problem:
+            except publishing.PublishError as problem:
                 db.session.rollback()
                 error = str(problem)
             else:

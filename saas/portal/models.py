@@ -58,7 +58,7 @@ class Invoice(TenantScoped, db.Model):
     __tablename__ = "invoice"
     __table_args__ = (
         # An invoice is its issuer's national id: a FatturaPA id is built from what the
-        # sender writes, so two issuers may send the same one (see portal.services).
+        # sender writes, so two issuers may send the same one (see portal.publishing).
         UniqueConstraint("tenant_id", "issuer_company_id", "national_id"),
         Index("ix_invoice_national_id", "tenant_id", "national_id"),
         # The portal's list: one company's invoices, newest first, by keyset.

@@ -17,7 +17,7 @@ from saas.auth.models import User
 from saas.auth.views import start_session
 from saas.extensions import db
 from saas.htmx import htmx_target, is_htmx, render
-from saas.portal import services
+from saas.portal import exports, visibility
 from saas.portal.models import DownloadEvent, ExportJob, Invoice
 from saas.storage import get_storage
 from saas.tenancy import current_tenant
@@ -46,7 +46,7 @@ def parse_day(name: str, errors: dict) -> date | None:
 @login_required
 def invoices():
     user = signed_in_user()
-    companies = services.recipient_companies(user)
+    companies = visibility.recipient_companies(user)
     errors: dict[str, str] = {}
     company_id = request.args.get("company", type=int)
     if company_id not in {c.id for c in companies}:
@@ -56,16 +56,16 @@ def invoices():
         errors["to"] = _("The end date is before the start date.")
     rows, next_cursor = ([], None)
     if not errors:
-        rows, next_cursor = services.list_page(
+        rows, next_cursor = visibility.list_page(
             user,
             company_id=company_id,
             start=start,
             end=end,
-            cursor=services.decode_cursor(request.args.get("cursor")),
+            cursor=visibility.decode_cursor(request.args.get("cursor")),
         )
     filters = {"company": company_id, "from": start, "to": end}
     pending = db.session.scalar(
-        services.visible_invoices(user, company_id)
+        visibility.visible_invoices(user, company_id)
         .where(Invoice.first_downloaded_at.is_(None))
         .with_only_columns(func.count(Invoice.id))
     )
@@ -95,7 +95,7 @@ def _query(filters: dict) -> dict:
 @bp.get("/t/<tenant>/invoices/<id:invoice_id>")
 @login_required
 def invoice(invoice_id: int):
-    found = services.invoice_for(signed_in_user(), invoice_id)
+    found = visibility.invoice_for(signed_in_user(), invoice_id)
     if found is None:
         abort(404)
     return render("portal/invoice.html", invoice=found)
@@ -105,11 +105,11 @@ def invoice(invoice_id: int):
 @login_required
 def download(invoice_id: int, what: str):
     user = signed_in_user()
-    found = services.invoice_for(user, invoice_id)
+    found = visibility.invoice_for(user, invoice_id)
     key = None if found is None else found.pdf_key if what == "pdf" else found.xml_key
     if key is None:
         abort(404)
-    services.record_download(user, found, what)
+    visibility.record_download(user, found, what)
     db.session.commit()
     return serve(key, found.file_name(what), MIME[what])
 
@@ -134,7 +134,7 @@ def pending_downloads():
     company_id = request.form.get("company", type=int)
     if company_id not in {c.id for c in user.companies}:
         company_id = None
-    export = services.start_export(user, company_id)
+    export = exports.start_export(user, company_id)
     if export is None:
         flash(_("You have downloaded every invoice: nothing is pending."), "info")
         return redirect(
@@ -173,7 +173,7 @@ def export_zip(export_id: int):
     ids = [
         i.id
         for i in db.session.scalars(
-            services.visible_invoices(user).where(Invoice.id.in_(found.invoice_ids))
+            visibility.visible_invoices(user).where(Invoice.id.in_(found.invoice_ids))
         )
     ]
     for invoice_id in ids:
@@ -182,7 +182,7 @@ def export_zip(export_id: int):
                 tenant_id=user.tenant_id, invoice_id=invoice_id, user_id=user.id, what="zip"
             )
         )
-    services.mark_downloaded(ids)
+    visibility.mark_downloaded(ids)
     if found.downloaded_at is None:
         found.downloaded_at = clock.now()
     db.session.commit()

@@ -9,7 +9,7 @@ from flask import g
 
 from saas.extensions import db
 from saas.mail import OutboxMessage
-from saas.portal.services import publish
+from saas.portal.publishing import publish
 from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from
 

@@ -391,7 +391,7 @@ def test_company_switch_for_a_recipient_of_two_companies(portal_app, recipient):
 def test_progress_is_visible_while_the_zip_is_built(portal_app, recipient, monkeypatch):
     from sqlalchemy import create_engine
 
-    from saas.portal import services
+    from saas.portal import exports
     from saas.portal.models import ExportJob
 
     for n in range(4, 12):
@@ -402,15 +402,15 @@ def test_progress_is_visible_while_the_zip_is_built(portal_app, recipient, monke
         from saas.tenancy.scoping import install_row_level_security
 
         install_row_level_security(outside)  # it reads as the job's tenant, as the app does
-    real_progress = services._progress
+    real_progress = exports._progress
 
     def progress_and_look(export_id, done):
         real_progress(export_id, done)
         with outside.connect() as conn:  # another connection, as the progress page uses
             seen.append(conn.execute(select(ExportJob.done)).scalar_one())
 
-    monkeypatch.setattr(services, "PROGRESS_EVERY", 0)
-    monkeypatch.setattr(services, "_progress", progress_and_look)
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 0)
+    monkeypatch.setattr(exports, "_progress", progress_and_look)
     token = csrf_from(recipient.get("/t/intertec/invoices").text)
     recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
     outside.dispose()
@@ -449,7 +449,7 @@ def test_an_export_whose_job_was_lost_does_not_block_the_next(portal_app, recipi
 def test_two_invoices_with_the_same_date_and_number_both_reach_the_zip(portal_app, tmp_path):
     from types import SimpleNamespace
 
-    from saas.portal.services import write_zip
+    from saas.portal.exports import write_zip
     from saas.storage import get_storage
 
     with portal_app.app_context(), all_tenants():

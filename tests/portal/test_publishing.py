@@ -95,7 +95,7 @@ def test_no_email_no_recipient_but_the_invoice_is_kept(portal_app):
 
 
 def test_country_and_file_checks(portal_app):
-    from saas.portal.services import PublishError
+    from saas.portal.publishing import PublishError
 
     italian = (SAMPLES / "it" / "invoice-simple.xml").read_bytes()
     with pytest.raises(PublishError, match="not published by a CO tenant"):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from saas.auth.models import User
 from saas.extensions import db
 from saas.portal.models import Company, Invoice
-from saas.portal.services import NationalIdTaken, publish
+from saas.portal.publishing import NationalIdTaken, publish
 from saas.tenancy import all_tenants, load_tenant
 from tests.factories import PASSWORD, make_company, make_user
 from tests.invoices import ubl_invoice

@@ -12,7 +12,7 @@ from saas.auth.models import User
 from saas.extensions import db
 from saas.mail import OutboxMessage
 from saas.portal.models import Company
-from saas.portal.services import PublishError, publish
+from saas.portal.publishing import PublishError, publish
 from saas.seats import services as seats
 from saas.seats.models import SeatPurchase
 from saas.seats.platform import create_platform_admin

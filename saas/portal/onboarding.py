@@ -1,0 +1,112 @@
+"""Onboarding recipients: the access link or credentials a new recipient gets by
+email, and the notice of each later invoice."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from saas import audit, clock
+from saas.auth import tokens
+from saas.auth.models import User
+from saas.auth.services import end_other_sessions
+from saas.extensions import db
+from saas.mail import absolute_url, send_email
+from saas.portal.models import Invoice
+from saas.security import hash_password
+
+ACCESS_LINK_TTL = timedelta(days=7)
+
+
+def onboard(tenant, user: User, first_invoice: Invoice | None = None) -> bool:
+    """Send the onboarding email(s) once per recipient, ever; False if already sent.
+
+    One conditional write claims the right to send, so two invoices published at the
+    same moment still send one activation.
+    """
+    if user.welcomed_at is not None:  # known already: no need to ask the database
+        return False
+    now = clock.now()
+    claimed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.welcomed_at.is_(None))
+        .values(welcomed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return False
+    set_committed_value(user, "welcomed_at", now)  # what the row now says
+    send_access(tenant, user, first=True, invoice=first_invoice)
+    return True
+
+
+def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> None:
+    """Access email(s) by the tenant's onboarding mode; a new link kills the old one.
+
+    two_emails: an activation email with the username and a one-time access link, and
+    a second email with a new generated password. set_password_link: one email whose
+    one-time link lets the recipient choose a password.
+    """
+    context = {"user": user, "invoice": invoice, "first": first}
+    if tenant.onboarding == "two_emails":
+        raw = tokens.issue("access_link", ACCESS_LINK_TTL, user_id=user.id)
+        password = generate_password()
+        user.password_hash = hash_password(password)
+        user.password_changed_at = clock.now()
+        user.must_change_password = True
+        if not first:
+            # A resend replaces the password: sessions opened with the old one end too.
+            end_other_sessions(user)
+            audit.record("password.replaced", user_id=user.id, reason="access_resent")
+        send_email(
+            user.email,
+            "access_activation",
+            tenant=tenant,
+            locale=user.locale,
+            link=absolute_url("portal.access", tenant=tenant.slug, token=raw),
+            days=7,
+            **context,
+        )
+        send_email(
+            user.email,
+            "access_password",
+            tenant=tenant,
+            locale=user.locale,
+            password=password,
+            login_url=absolute_url("auth.login", tenant=tenant.slug),
+            **context,
+        )
+    else:
+        raw = tokens.issue("set_password", ACCESS_LINK_TTL, user_id=user.id)
+        send_email(
+            user.email,
+            "access_set_password",
+            tenant=tenant,
+            locale=user.locale,
+            link=absolute_url("portal.set_password", tenant=tenant.slug, token=raw),
+            days=7,
+            **context,
+        )
+    audit.record("access.sent", user_id=user.id, mode=tenant.onboarding)
+
+
+def notify(tenant, user: User, invoice: Invoice) -> None:
+    """The email for every later invoice: number, date, total and a link to it."""
+    send_email(
+        user.email,
+        "invoice_published",
+        tenant=tenant,
+        locale=user.locale,
+        user=user,
+        invoice=invoice,
+        link=absolute_url("portal.invoice", tenant=tenant.slug, invoice_id=invoice.id),
+    )
+
+
+def generate_password() -> str:
+    """A strong password that reads well in an email: four groups of five characters."""
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))

@@ -1,0 +1,335 @@
+"""Publishing: the one way an invoice enters the portal (command line, console, API).
+
+`publish()` reads the XML, finds or creates the customer company and its recipients,
+stores the files under the tenant's keys, adds the invoice, commits, and lets the
+outbox send the mail. The same national id from the same issuer returns the existing
+invoice unchanged; from another issuer it is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+import zlib
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from saas import audit
+from saas.auth.models import User, membership
+from saas.auth.services import unique_username
+from saas.einvoice import EInvoiceError, InvoiceRecord, read_invoices
+from saas.extensions import db
+from saas.portal.models import Company, Invoice
+from saas.portal.onboarding import notify, onboard
+from saas.portal.visibility import assigned_issuers
+from saas.storage import get_storage, tenant_key
+from saas.validation import InvalidEmail, email_address
+
+PDF_MAGIC = b"%PDF-"
+
+
+class PublishError(ValueError):
+    """The file cannot be published; the message says why (and names the field)."""
+
+
+class IssuerNotAssigned(PublishError):
+    """The uploader is limited to other issuer companies than the invoice's."""
+
+
+class NationalIdTaken(PublishError):
+    """Another issuer's invoice already has this national id (CUFE/CUDE, CFDI UUID)."""
+
+
+# Formats whose national id the authority assigns, unique across every issuer. A
+# FatturaPA's id is built by the reader from fields the sender writes, so there an
+# invoice is identified by its issuer and that id together.
+AUTHORITY_IDS = {"ubl21-co", "cfdi-40"}
+INVALID_ADDRESS = "invalid_address"  # Company.mail_problem
+
+
+@dataclass
+class Published:
+    invoices: list[Invoice] = field(default_factory=list)
+    created: list[bool] = field(default_factory=list)
+    # Addresses named by an XML that mail cannot be sent to: the invoice is published
+    # and its customer's row in the console says why nobody was told.
+    invalid_addresses: list[str] = field(default_factory=list)
+
+    @property
+    def any_created(self) -> bool:
+        return any(self.created)
+
+
+def publish(
+    tenant,
+    xml: bytes,
+    pdf: bytes | None = None,
+    email: str | None = None,
+    *,
+    source: str = "cli",
+    user_id: int | None = None,
+) -> Published:
+    """Publish every invoice in `xml` for `tenant`, then commit (mail goes after commit)."""
+    try:
+        records = read_invoices(xml)
+    except EInvoiceError as error:
+        raise PublishError(str(error)) from None
+    if email is not None:
+        try:
+            email = email_address(email)
+        except InvalidEmail as error:
+            raise PublishError(str(error)) from None
+    if pdf is not None and not pdf.startswith(PDF_MAGIC):
+        raise PublishError("the PDF file is not a PDF document")
+    uploader = db.session.get(User, user_id) if user_id else None
+    issuers = assigned_issuers(uploader)
+    allowed = None if issuers is None else {c.tax_id for c in issuers}
+    for record in records:
+        if allowed is not None and record.issuer_tax_id not in allowed:
+            raise IssuerNotAssigned(
+                f"the issuer {record.issuer_tax_id} is not one of the companies assigned to "
+                f"{uploader.email}"
+            )
+        if record.country != tenant.country:
+            raise PublishError(
+                f"{record.format} invoices are not published by a {tenant.country} tenant"
+            )
+    result = Published()
+    # A limited uploader vouches only for their own issuers' invoices: a recipient they
+    # add sees only those (see visible_invoices).
+    limited = issuers is not None
+    for record in records:
+        invoice, created = _publish_one(
+            tenant, record, xml, pdf, email, source, user_id, limited=limited
+        )
+        result.invoices.append(invoice)
+        result.created.append(created)
+        if created and email is None and invoice.customer.mail_problem == INVALID_ADDRESS:
+            result.invalid_addresses.append(invoice.customer.mail_problem_detail)
+    return result
+
+
+def _same_invoice(record: InvoiceRecord) -> Invoice | None:
+    """The invoice already published as this record: same issuer and national id.
+
+    The same national id from another issuer is never that invoice (nor shown to the
+    uploader): for ids the authority assigns it is a conflict.
+    """
+    found = db.session.scalars(
+        select(Invoice).where(Invoice.national_id == record.national_id)
+    ).all()
+    for invoice in found:
+        if invoice.issuer.tax_id == record.issuer_tax_id:
+            return invoice
+    if found and record.format in AUTHORITY_IDS:
+        raise NationalIdTaken(
+            f"the national id {record.national_id} belongs to an invoice of another issuer"
+        )
+    return None
+
+
+def _publish_one(tenant, record: InvoiceRecord, xml, pdf, email, source, user_id, *, limited):
+    """Add one invoice and commit; a uniqueness race with another writer is retried once."""
+    for attempt in (1, 2):
+        existing = _same_invoice(record)
+        if existing is not None:
+            return existing, False
+        stored: list[str] = []
+        try:
+            invoice = _add_invoice(
+                tenant, record, xml, pdf, email, source, user_id, stored, limited=limited
+            )
+            _commit_keeping_state()
+            return invoice, True
+        except IntegrityError:
+            # Someone else added this invoice, its company or its recipient just now:
+            # start again from what they committed.
+            db.session.rollback()
+            for key in stored:
+                get_storage().delete(key)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _commit_keeping_state() -> None:
+    """Commit without expiring what is loaded: the rows just written are what the
+    database now holds, so the caller's answer needs no second round of SELECTs."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, limited) -> Invoice:
+    known = {
+        c.tax_id: c
+        for c in db.session.scalars(
+            select(Company).where(
+                Company.tax_id.in_((record.issuer_tax_id, record.customer_tax_id)),
+            )
+        )
+    }
+    issuer = _company(tenant, record.issuer_tax_id, record.issuer_name, "issuer", None, known)
+    xml_address, problem = _xml_address(record)
+    customer = _company(
+        tenant,
+        record.customer_tax_id,
+        record.customer_name,
+        "customer",
+        # A limited uploader's address never becomes the company's registered one.
+        None if limited else xml_address,
+        known,
+    )
+    if email or xml_address or problem:
+        customer.mail_problem = INVALID_ADDRESS if problem and not email else None
+        customer.mail_problem_detail = problem[:300] if problem and not email else None
+    # Files first, under keys we make; a failed commit removes them again.
+    folder = uuid.uuid4().hex
+    storage = get_storage()
+    xml_key = tenant_key(tenant.id, "invoices", folder, "invoice.xml")
+    storage.put(xml_key, xml, "application/xml")
+    stored.append(xml_key)
+    pdf_key = None
+    if pdf is not None:
+        pdf_key = tenant_key(tenant.id, "invoices", folder, "invoice.pdf")
+        storage.put(pdf_key, pdf, "application/pdf")
+        stored.append(pdf_key)
+    invoice = Invoice(
+        tenant_id=tenant.id,
+        issuer=issuer,
+        customer=customer,
+        number=record.number,
+        kind=record.kind,
+        issue_date=record.issue_date,
+        currency=record.currency,
+        total=record.total,
+        tax_total=record.tax_total,
+        amount_decimals=record.amount_decimals,
+        national_id=record.national_id,
+        format=record.format,
+        xml_key=xml_key,
+        xml_sha256=hashlib.sha256(xml).hexdigest(),
+        xml_size=len(xml),
+        xml_crc32=zlib.crc32(xml),
+        pdf_key=pdf_key,
+        pdf_size=len(pdf) if pdf is not None else None,
+        pdf_crc32=zlib.crc32(pdf) if pdf is not None else None,
+    )
+    db.session.add(invoice)
+    recipients = _recipients(tenant, customer, email or xml_address, issuer, limited)
+    db.session.flush()
+    audit.record("invoice.published", user_id=user_id, invoice_id=invoice.id, source=source)
+    for recipient in recipients:
+        if not onboard(tenant, recipient, first_invoice=invoice):
+            notify(tenant, recipient, invoice)
+    return invoice
+
+
+def _xml_address(record: InvoiceRecord) -> tuple[str | None, str | None]:
+    """The customer's address the XML names, checked: (address, None), or (None, what
+    it wrote) when mail cannot be sent there. Such an invoice is still published."""
+    if record.customer_email is None:
+        return None, None
+    try:
+        return email_address(record.customer_email), None
+    except InvalidEmail:
+        return None, record.customer_email
+
+
+def _company(tenant, tax_id: str, name: str, kind: str, email: str | None, known) -> Company:
+    """The tenant's company with this tax id (from `known`, looked up together), or new."""
+    company = known.get(tax_id)
+    if company is None:
+        company = Company(tenant_id=tenant.id, tax_id=tax_id, name=name, kind=kind, email=email)
+        db.session.add(company)
+        db.session.flush()
+        known[tax_id] = company
+    elif email and not company.email:
+        company.email = email
+    return company
+
+
+def _recipients(tenant, company: Company, email, issuer: Company, limited: bool) -> list[User]:
+    """Who is told about a new invoice of `company`.
+
+    With an address: its recipient, created (and later onboarded) on first use and
+    linked to the company. Without one (CFDI files never carry it): the company's
+    active recipients who were onboarded already. A staff account is never turned
+    into a customer's recipient, whatever address an XML names.
+
+    `limited`: the upload came from staff limited to some issuer companies, so the
+    address is theirs to choose. Unless it is the company's registered address, the link
+    it gets covers only `issuer`'s invoices of the company; an address already limited
+    to another issuer is not linked (the invoice is still published).
+    """
+    if not email:
+        return list(
+            db.session.scalars(
+                select(User)
+                .join(membership, membership.c.user_id == User.id)
+                .where(
+                    membership.c.company_id == company.id,
+                    or_(
+                        membership.c.issuer_company_id.is_(None),
+                        membership.c.issuer_company_id == issuer.id,
+                    ),
+                    User.kind == "recipient",
+                    User.active.is_(True),
+                    User.welcomed_at.is_not(None),
+                )
+                .order_by(User.id)
+            )
+        )
+    # The customer's own registered address is linked to the whole company.
+    limit = issuer.id if limited and email != company.email else None
+    row = db.session.execute(select(User).where(User.email == email)).first()
+    if row is None:
+        user = User(
+            tenant_id=tenant.id,
+            email=email,
+            username=unique_username(email),
+            name=company.name,
+            kind="recipient",
+            must_change_password=True,
+            locale=tenant.default_locale,
+        )
+        db.session.add(user)
+        db.session.flush()
+        _link(user, company, limit)
+        return [user]
+    user = row[0]
+    if user.kind != "recipient":
+        audit.record("invoice.recipient_refused", user_id=user.id, reason="staff_address")
+        return []
+    linked = db.session.execute(
+        select(membership.c.issuer_company_id).where(
+            membership.c.user_id == user.id, membership.c.company_id == company.id
+        )
+    ).first()
+    if linked is None:
+        _link(user, company, limit)
+    elif linked[0] is not None and linked[0] != limit:
+        if limit is not None:
+            audit.record("invoice.recipient_refused", user_id=user.id, reason="other_issuer")
+            return []
+        # Now vouched for by someone who may publish for every issuer: the whole company.
+        db.session.execute(
+            update(membership)
+            .where(membership.c.user_id == user.id, membership.c.company_id == company.id)
+            .values(issuer_company_id=None)
+        )
+    return [user]
+
+
+def _link(user: User, company: Company, only_issuer_id: int | None) -> None:
+    db.session.execute(
+        insert(membership).values(
+            user_id=user.id, company_id=company.id, issuer_company_id=only_issuer_id
+        )
+    )
+    db.session.expire(user, ["companies"])

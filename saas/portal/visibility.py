@@ -1,0 +1,166 @@
+"""What a recipient and a staff member may see: the one rule behind the portal's list,
+detail page, downloads and zip, the console's search and the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import and_, false, literal, or_, select, tuple_, update
+
+from saas import clock
+from saas.auth.models import User, membership
+from saas.extensions import db
+from saas.portal.models import Company, DownloadEvent, Invoice
+from saas.routing import MAX_ID
+
+
+def recipient_companies(user: User) -> list[Company]:
+    return sorted(user.companies, key=lambda c: c.name.lower())
+
+
+def issue_date_range(start: date | None, end: date | None):
+    criteria = []
+    if start:
+        criteria.append(Invoice.issue_date >= start)
+    if end:
+        criteria.append(Invoice.issue_date <= end)
+    return criteria
+
+
+# --- what a recipient sees and downloads ----------------------------------------------
+
+PAGE_SIZE = 25
+
+
+def visible_invoices(user: User, company_id: int | None = None):
+    """A SELECT of the invoices `user` (a recipient) may see: the one rule, used by the
+    list, the invoice page, downloads, the pending zip and its counts.
+
+    All invoices of the user's companies (or of one of them), except where the user was
+    linked to a company by a limited uploader: there only that issuer's invoices.
+    """
+    links = db.session.execute(
+        select(membership.c.company_id, membership.c.issuer_company_id).where(
+            membership.c.user_id == user.id
+        )
+    ).all()
+    if company_id is not None:
+        links = [link for link in links if link.company_id == company_id]
+    whole = [link.company_id for link in links if link.issuer_company_id is None]
+    criteria = [Invoice.customer_company_id.in_(whole)] if whole else []
+    criteria += [
+        and_(
+            Invoice.customer_company_id == link.company_id,
+            Invoice.issuer_company_id == link.issuer_company_id,
+        )
+        for link in links
+        if link.issuer_company_id is not None
+    ]
+    return select(Invoice).where(or_(*criteria) if criteria else false())
+
+
+def assigned_issuers(user) -> list[Company] | None:
+    """The issuer companies a staff user is limited to; None when they are not limited
+    (no company assigned: the owner, as a rule). The one rule of company scoping."""
+    if user is None or user.kind != "staff" or not user.companies:
+        return None
+    return [c for c in user.companies if c.kind == "issuer"]
+
+
+def staff_invoices(user: User):
+    """A SELECT of the invoices a staff user may see: the one scope of staff reads."""
+    query = select(Invoice)
+    issuers = assigned_issuers(user)
+    if issuers is not None:
+        query = query.where(Invoice.issuer_company_id.in_([c.id for c in issuers] or [0]))
+    return query
+
+
+def staff_invoice(user: User, invoice_id: int) -> Invoice | None:
+    """The invoice if `user` (staff) may see it; None otherwise, whoever's it is."""
+    if not 1 <= invoice_id <= MAX_ID:
+        return None
+    return db.session.scalars(staff_invoices(user).where(Invoice.id == invoice_id)).first()
+
+
+def invoice_for(user: User, invoice_id) -> Invoice | None:
+    """The invoice if it belongs to one of the user's companies; None otherwise."""
+    try:
+        invoice_id = int(invoice_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalars(visible_invoices(user).where(Invoice.id == invoice_id)).first()
+
+
+def list_page(user: User, *, company_id=None, start=None, end=None, cursor=None):
+    """One page of the user's invoices, newest first; returns (invoices, next_cursor)."""
+    query = visible_invoices(user, company_id).where(*issue_date_range(start, end))
+    return newest_first(query, cursor, PAGE_SIZE)
+
+
+def newest_first(query, cursor: tuple[date, int] | None, size: int):
+    """One page of an Invoice SELECT by keyset: (issue_date, id) below the cursor.
+
+    The one pagination of invoice lists (portal, console, API). Returns (invoices,
+    next_cursor); the cost does not grow with the page's depth.
+    """
+    if cursor is not None:
+        after_date, after_id = cursor
+        query = query.where(
+            # The plain bound lets the planner start the index range at the cursor.
+            Invoice.issue_date <= after_date,
+            tuple_(Invoice.issue_date, Invoice.id) < tuple_(literal(after_date), literal(after_id)),
+        )
+    rows = db.session.scalars(
+        query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(size + 1)
+    ).all()
+    if len(rows) > size:
+        return rows[:size], encode_cursor(rows[size - 1])
+    return rows, None
+
+
+# A cursor is `<day number>_<id>` of the last row given: two integers, so that any text
+# of this shape (the API's OpenAPI document states it) is a valid position.
+CURSOR_PATTERN = r"^[1-9][0-9]{0,5}_[0-9]{1,10}$"
+
+
+def encode_cursor(invoice: Invoice) -> str:
+    return f"{invoice.issue_date.toordinal()}_{invoice.id}"
+
+
+def decode_cursor(text: str | None) -> tuple[date, int] | None:
+    """(date, id) from a cursor, or None for a missing or malformed one."""
+    if not text or not re.fullmatch(CURSOR_PATTERN, text):
+        return None
+    day, _, ident = text.partition("_")
+    return date.fromordinal(int(day)), int(ident)
+
+
+def record_download(user: User, invoice: Invoice, what: str) -> None:
+    """A download event; the first download by its company ends "pending". Caller commits."""
+    db.session.add(
+        DownloadEvent(
+            tenant_id=invoice.tenant_id, invoice_id=invoice.id, user_id=user.id, what=what
+        )
+    )
+    mark_downloaded([invoice.id])
+
+
+def mark_downloaded(invoice_ids) -> None:
+    if not invoice_ids:
+        return
+    db.session.execute(
+        update(Invoice)
+        .where(
+            Invoice.id.in_(invoice_ids),
+            Invoice.first_downloaded_at.is_(None),
+        )
+        .values(first_downloaded_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def pending_ids(user: User, company_id=None) -> list[int]:
+    query = visible_invoices(user, company_id).where(Invoice.first_downloaded_at.is_(None))
+    return list(db.session.scalars(query.with_only_columns(Invoice.id).order_by(Invoice.id)))
