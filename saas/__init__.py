@@ -69,7 +69,8 @@ def create_app(config: dict | None = None) -> Flask:
     from saas.api.views import bp as api_bp
     from saas.auth import google
     from saas.auth.views import bp as auth_bp
-    from saas.console.views import bp as console_bp
+    from saas.console import api_pages, people, settings_pages, upload_pages, views  # noqa: F401
+    from saas.console.blueprint import bp as console_bp  # the modules above add its pages
     from saas.portal.views import bp as portal_bp
     from saas.site.views import bp as site_bp
 

@@ -9,8 +9,8 @@ from wtforms import SelectChoice
 from saas.auth.models import User
 from saas.auth.services import UserError
 from saas.console import services as console
+from saas.console.blueprint import bp, staff
 from saas.console.forms import BuySeatsForm, CompanyForm, StaffUserForm
-from saas.console.views import bp, staff
 from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
 from saas.extensions import db
 from saas.htmx import render

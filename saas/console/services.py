@@ -14,7 +14,8 @@ from datetime import date
 from sqlalchemy import case, func, or_, select
 
 from saas import audit, clock
-from saas.auth.models import User
+from saas.audit import AuditEvent
+from saas.auth.models import User, membership
 from saas.extensions import db
 from saas.portal import visibility
 from saas.portal.models import Company, Invoice
@@ -182,3 +183,92 @@ def update_settings(tenant, user: User, values: dict, logo=None, remove_logo=Fal
         audit.record("tenant.settings_changed", user_id=user.id, fields=changed)
     db.session.commit()
     return changed
+
+
+def customer_scope(user: User) -> list:
+    """Customers a staff user may see: all, or those invoiced by the user's companies."""
+    if visibility.assigned_issuers(user) is None:
+        return []
+    invoiced = visibility.staff_invoices(user).with_only_columns(Invoice.customer_company_id)
+    return [Company.id.in_(invoiced)]
+
+
+def customer_rows(user: User) -> list:
+    """The Customers page's rows: each customer the user may see, with its recipients'
+    count, latest sign-in and first address, and its number of invoices."""
+    recipients = (
+        select(
+            membership.c.company_id,
+            func.count(User.id).label("recipients"),
+            func.max(User.last_sign_in_at).label("last_sign_in"),
+            func.min(User.email).label("email"),
+        )
+        .join(User, User.id == membership.c.user_id)
+        .where(User.kind == "recipient")
+        .group_by(membership.c.company_id)
+        .subquery()
+    )
+    invoices = (
+        select(Invoice.customer_company_id, func.count(Invoice.id).label("invoices"))
+        .group_by(Invoice.customer_company_id)
+        .subquery()
+    )
+    return db.session.execute(
+        select(
+            Company,
+            recipients.c.recipients,
+            recipients.c.last_sign_in,
+            recipients.c.email,
+            invoices.c.invoices,
+        )
+        .outerjoin(recipients, recipients.c.company_id == Company.id)
+        .outerjoin(invoices, invoices.c.customer_company_id == Company.id)
+        .where(Company.kind == "customer")
+        .where(*customer_scope(user))
+        .order_by(Company.name)
+    ).all()
+
+
+AUDIT_PAGE = 50
+
+
+@dataclass
+class AuditPage:
+    rows: list
+    more: bool  # another page follows
+    names: dict  # user id -> email, for the rows shown
+    events: list  # every event name of the tenant, for the filter
+
+
+def audit_page(*, event="", who="", start=None, end=None, before=None, search=True) -> AuditPage:
+    """One page of the audit log, newest first, filtered by event prefix, user (address
+    or username), days and the id the previous page ended at."""
+    query = select(AuditEvent)
+    if event:
+        query = query.where(AuditEvent.event.like(f"{event}%"))
+    if who:
+        users = select(User.id).where(
+            func.lower(User.email).like(f"%{who}%") | func.lower(User.username).like(f"%{who}%"),
+        )
+        query = query.where(AuditEvent.user_id.in_(users))
+    if start:
+        query = query.where(AuditEvent.created_at >= start)
+    if end:
+        query = query.where(AuditEvent.created_at < date.fromordinal(end.toordinal() + 1))
+    if before:
+        query = query.where(AuditEvent.id < before)
+    rows = (
+        db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE + 1)).all()
+        if search
+        else []
+    )
+    shown = rows[:AUDIT_PAGE]
+    names = dict(
+        db.session.execute(
+            select(User.id, User.email).where(User.id.in_({r.user_id for r in shown if r.user_id}))
+        ).all()
+    )
+    events = db.session.scalars(
+        select(AuditEvent.event).distinct().order_by(AuditEvent.event)
+    ).all()
+    return AuditPage(shown, len(rows) > AUDIT_PAGE, names, list(events))

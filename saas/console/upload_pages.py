@@ -1,0 +1,160 @@
+"""Console uploads: one invoice with its PDF, and bulk uploads of zips and files run as
+a job with a progress bar; the limits shown are the ones enforced."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from saas.console import uploads as bulk
+from saas.console.blueprint import bp, staff
+from saas.einvoice import MAX_BYTES
+from saas.errors import render_error
+from saas.extensions import db
+from saas.htmx import render
+from saas.permissions import can, requires
+from saas.portal import publishing
+from saas.tenancy import current_tenant
+
+MAX_UPLOAD = MAX_BYTES  # the e-invoice reader's limit, for the PDF too
+
+
+def invalid_address_message(address: str) -> str:
+    return _(
+        "The email address %(address)s in the invoice is not valid: the invoice is "
+        "published, but no one was told.",
+        address=address[:100],
+    )
+
+
+@bp.route("/t/<tenant>/console/upload", methods=["GET", "POST"])
+@requires("invoices.upload")
+def upload():
+    if request.method == "GET":
+        return render("console/upload.html", error=None)
+    xml, pdf = request.files.get("xml"), request.files.get("pdf")
+    email = (request.form.get("email") or "").strip() or None
+    error = None
+    if xml is None or not xml.filename:
+        error = _("Choose the invoice's XML file.")
+    else:
+        xml_data = xml.read(MAX_UPLOAD + 1)
+        pdf_data = pdf.read(MAX_UPLOAD + 1) if pdf is not None and pdf.filename else None
+        if len(xml_data) > MAX_UPLOAD or (pdf_data and len(pdf_data) > MAX_UPLOAD):
+            error = _("Files may be at most 10 MB.")
+        else:
+            try:
+                result = publishing.publish(
+                    current_tenant,
+                    xml_data,
+                    pdf_data,
+                    email=email,
+                    source="console",
+                    user_id=staff().id,
+                )
+            except publishing.PublishError as problem:
+                db.session.rollback()
+                error = str(problem)
+            else:
+                numbers = ", ".join(i.number for i in result.invoices)
+                if result.any_created:
+                    flash(_("Published: %(numbers)s.", numbers=numbers), "success")
+                else:
+                    flash(
+                        _("Already published: %(numbers)s. Nothing changed.", numbers=numbers),
+                        "info",
+                    )
+                for address in result.invalid_addresses:
+                    flash(invalid_address_message(address), "warning")
+                return redirect(url_for("console.upload"))
+    return render("console/upload.html", status=422, error=error, email=email)
+
+
+# --- bulk upload ----------------------------------------------------------------------
+
+
+def _mb(size: int) -> str:
+    """A size in MB (of 1024 * 1024 bytes, as the limits are written), for the locale."""
+    return format_decimal(round(size / (1024 * 1024), 1))
+
+
+def _limits() -> dict:
+    """The bulk upload's limits as the pages show them."""
+    limits = bulk.upload_limits()
+    return {
+        "file_size": _mb(limits["file_bytes"]),
+        "zip_size": _mb(limits["zip_bytes"]),
+        "expanded_size": _mb(limits["expanded_bytes"]),
+        "files": format_decimal(limits["files"]),
+        "ratio": format_decimal(limits["ratio"]),
+    }
+
+
+UPLOAD_PROBLEMS = {
+    "no_files": lambda name, n: _("Choose the files to upload."),
+    "too_many": lambda name, n: _("At most %(n)s files at once.", n=n["files"]),
+    "unknown_type": lambda name, n: _(
+        "%(name)s is not an XML, .p7m, PDF or zip file.", name=name or _("A file")
+    ),
+    "too_big": lambda name, n: _(
+        "%(name)s is too big: invoices and PDFs may be %(file_size)s MB, a zip %(zip_size)s MB.",
+        name=name,
+        file_size=n["file_size"],
+        zip_size=n["zip_size"],
+    ),
+    "expands_too_much": lambda name, n: _(
+        "%(name)s expands to more than %(expanded_size)s MB: split it into smaller zips.",
+        name=name,
+        expanded_size=n["expanded_size"],
+    ),
+}
+
+
+@bp.route("/t/<tenant>/console/uploads", methods=["GET", "POST"])
+@requires("invoices.upload")
+def uploads():
+    if request.method == "POST":
+        try:
+            batch = bulk.start_upload(staff(), request.files.getlist("files"))
+        except bulk.UploadError as problem:
+            code, _sep, name = str(problem).partition(":")
+            message = UPLOAD_PROBLEMS[code](name, _limits())
+            return render("console/uploads.html", status=422, error=message, limits=_limits())
+        return redirect(url_for("console.upload_status", batch_id=batch.id), 303)
+    return render("console/uploads.html", error=None, limits=_limits())
+
+
+@bp.get("/t/<tenant>/console/uploads/<id:batch_id>")
+@requires("invoices.upload")
+def upload_status(batch_id: int):
+    batch = bulk.own_upload(staff(), batch_id)
+    if batch is None:
+        abort(404)
+    return render(
+        "console/upload_status.html", "console/_upload_progress.html", batch=batch, limits=_limits()
+    )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """A request over MAX_CONTENT_LENGTH on the upload pages: the page again, saying so.
+    (Werkzeug refuses it while reading the form, before the view and its sign-in check.)"""
+    allowed = current_user.is_authenticated and can(current_user, "invoices.upload")
+    if allowed and request.endpoint == "console.uploads":
+        message = _(
+            "The upload is larger than %(zip_size)s MB, the most one upload may be. Send "
+            "fewer files at once or split the zip.",
+            zip_size=_limits()["zip_size"],
+        )
+        return render("console/uploads.html", status=413, error=message, limits=_limits())
+    if allowed and request.endpoint == "console.upload":
+        return render(
+            "console/upload.html", status=413, error=_("Files may be at most 10 MB."), email=None
+        )
+    return render_error(error)
+
+
+# --- API keys ("Invio file") ------------------------------------------------------------
