@@ -72,7 +72,8 @@ def tenants_list():
 def users_create(slug, email, name, role, password):
     """Create a staff user of a tenant."""
     from saas.auth.services import UserError
-    from saas.seats.services import SeatError, create_user
+    from saas.seats.ledger import SeatError
+    from saas.seats.staff_accounts import create_user
 
     tenant = _tenant_or_fail(slug)
     try:

@@ -14,7 +14,7 @@ from saas.jobs import enqueue
 
 def daily_tasks() -> list:
     from saas.auth.password_age import remind_expiring_passwords
-    from saas.seats.services import expire_seat_purchases
+    from saas.seats.purchases import expire_seat_purchases
 
     return [remind_expiring_passwords, expire_seat_purchases]
 

@@ -129,13 +129,13 @@ def test_platform_rows_of_optional_tables_are_seen_only_outside_a_tenant(two):
 
 def test_the_platform_console_counts_each_tenants_seats_apart(app, tenants):
     """Its pages span tenants (span_all_tenants) and visit each one with as_tenant()."""
-    from saas.seats import services as seats
+    from saas.seats import ledger
     from saas.seats.platform import create_platform_admin
 
     with app.app_context(), all_tenants():
         create_platform_admin(email="ops@p.test", name="Ops", password=PASSWORD)
         included = {
-            t.name: seats.plan_of(t).extra_users_included
+            t.name: ledger.plan_of(t).extra_users_included
             for t in db.session.scalars(select(Tenant))
         }
     ops = app.test_client()

@@ -16,7 +16,7 @@ from saas.extensions import db
 from saas.htmx import render
 from saas.permissions import ROLE_DESCRIPTIONS, ROLE_LABELS, ROLES, requires
 from saas.portal.models import Company
-from saas.seats import services as seats
+from saas.seats import ledger, purchases, staff_accounts
 from saas.tenancy import current_tenant, get_or_404
 from saas.validation import email_address
 
@@ -81,9 +81,9 @@ def _page(form, status=200, **extra):
         "console/users.html",
         status=status,
         form=form,
-        users=seats.staff_users(),
-        seat=seats.summary(current_tenant),
-        seat_of=seats.seat_holders(),
+        users=staff_accounts.staff_users(),
+        seat=ledger.summary(current_tenant),
+        seat_of=ledger.seat_holders(),
         descriptions=ROLE_DESCRIPTIONS,
         **extra,
     )
@@ -99,7 +99,7 @@ def users():
         elif form.validate():
             companies = [c for c in issuer_companies() if c.id in (form.companies.data or [])]
             try:
-                created = seats.create_user(
+                created = staff_accounts.create_user(
                     current_tenant,
                     staff(),
                     name=form.name.data,
@@ -108,7 +108,7 @@ def users():
                     role=form.role.data,
                     companies=companies,
                 )
-            except seats.SeatError as problem:
+            except ledger.SeatError as problem:
                 return _page(form, 409, problem=SEAT_PROBLEMS[problem.code]())
             except UserError as problem:
                 show_user_problem(form, problem)
@@ -135,7 +135,7 @@ def edit_user(user_id: int):
     if request.method == "POST" and form.validate():
         companies = [c for c in issuer_companies() if c.id in (form.companies.data or [])]
         try:
-            seats.update_user(
+            staff_accounts.update_user(
                 current_tenant,
                 staff(),
                 user,
@@ -145,7 +145,7 @@ def edit_user(user_id: int):
                 companies=companies,
                 password=form.password.data or None,
             )
-        except seats.SeatError as problem:
+        except ledger.SeatError as problem:
             db.session.rollback()
             field = {"owner_credentials": form.email, "owner_scope": form.companies}.get(
                 problem.code, form.role
@@ -172,13 +172,13 @@ def edit_user(user_id: int):
 def user_action(user_id: int, action: str):
     user = _staff_or_404(user_id)
     act = {
-        "deactivate": seats.deactivate_user,
-        "reactivate": seats.reactivate_user,
-        "delete": seats.delete_user,
+        "deactivate": staff_accounts.deactivate_user,
+        "reactivate": staff_accounts.reactivate_user,
+        "delete": staff_accounts.delete_user,
     }[action]
     try:
         act(current_tenant, staff(), user)
-    except seats.SeatError as problem:
+    except ledger.SeatError as problem:
         db.session.rollback()
         flash(SEAT_PROBLEMS[problem.code](), "error")
     else:
@@ -197,9 +197,9 @@ def buy_seats():
     # A GET with ?quantity= (the htmx price update) reads the query string; a POST its form.
     form = BuySeatsForm(request.args) if request.method == "GET" else BuySeatsForm()
     quantity = form.quantity.data if form.quantity.data and 1 <= form.quantity.data <= 100 else 1
-    quote = seats.price(current_tenant, quantity)
+    quote = purchases.price(current_tenant, quantity)
     if request.method == "POST" and form.validate():
-        seats.request_purchase(current_tenant, staff(), form.quantity.data)
+        purchases.request_purchase(current_tenant, staff(), form.quantity.data)
         flash(
             _(
                 "Thank you. Your %(n)s extra users will be active once we confirm the purchase; "
@@ -216,7 +216,7 @@ def buy_seats():
         status=status,
         form=form,
         quote=quote,
-        plan=seats.plan_of(current_tenant),
+        plan=ledger.plan_of(current_tenant),
     )
 
 

@@ -21,7 +21,7 @@ from saas.auth.passwords import password_problem
 from saas.auth.services import normalize_email
 from saas.extensions import db
 from saas.htmx import render
-from saas.seats import services as seats
+from saas.seats import ledger, purchases
 from saas.seats.models import PlatformAdmin, SeatPurchase
 from saas.security import hash_password, verify_password
 from saas.tenancy.models import Tenant
@@ -142,7 +142,7 @@ def index():
     rows = []
     for tenant in tenants:
         with as_tenant(tenant):  # each summary counts that tenant's seats only
-            rows.append((tenant, seats.plan_of(tenant), seats.summary(tenant)))
+            rows.append((tenant, ledger.plan_of(tenant), ledger.summary(tenant)))
     db.session.commit()  # summary() may have created a plan's seat rows
     pending = db.session.scalars(
         select(SeatPurchase)
@@ -163,8 +163,8 @@ def activate(purchase_id: int):
         abort(404)
     try:
         with as_tenant(purchase.tenant):  # its seats, its Administrators told
-            seats.activate_purchase(purchase, g.operator)
-    except seats.SeatError:
+            purchases.activate_purchase(purchase, g.operator)
+    except ledger.SeatError:
         flash(_("This purchase is no longer pending."), "error")
     else:
         flash(

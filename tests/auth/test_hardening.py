@@ -21,7 +21,7 @@ from saas.auth import apikeys
 from saas.auth.models import ApiKey, User
 from saas.extensions import db
 from saas.portal.models import Company
-from saas.seats import services as seats
+from saas.seats import purchases, staff_accounts
 from saas.seats.platform import create_platform_admin
 from saas.security import verify_password
 from saas.tenancy import all_tenants
@@ -235,16 +235,16 @@ def test_keys_of_users_unseated_by_an_expiry_stay_revoked_after_reactivation(
     with app.app_context():
         tenant = g.tenant = tenants["azteca"].load()
         tenant.plan = "pyme"
-        owner = seats.create_user(
+        owner = staff_accounts.create_user(
             tenant, None, name="O", email="o@a.mx", password=PASSWORD, role="admin"
         )
         ops = create_platform_admin(email="ops@p.test", name="Ops", password=PASSWORD)
-        seats.activate_purchase(seats.request_purchase(tenant, owner, 1), ops)
+        purchases.activate_purchase(purchases.request_purchase(tenant, owner, 1), ops)
         made = []
         for n in range(2):
             clock.travel(timedelta(minutes=1))
             made.append(
-                seats.create_user(
+                staff_accounts.create_user(
                     tenant, None, name=f"U{n}", email=f"u{n}@a.mx", password=PASSWORD, role="biller"
                 ).id
             )
@@ -252,14 +252,14 @@ def test_keys_of_users_unseated_by_an_expiry_stay_revoked_after_reactivation(
         db.session.commit()
         assert apikeys.check_api_key(raw).error is None
         clock.travel(timedelta(days=366))
-        assert seats.expire_purchases(tenant) == 1
+        assert purchases.expire_purchases(tenant) == 1
         db.session.expire_all()
         newest = db.session.get(User, made[1])
         assert not newest.active
         assert db.session.scalars(select(ApiKey)).one().revoked_at is not None
         # Seats again, and the user back: their old key must not come back with them.
-        seats.activate_purchase(seats.request_purchase(tenant, owner, 1), ops)
-        seats.reactivate_user(tenant, owner, newest)
+        purchases.activate_purchase(purchases.request_purchase(tenant, owner, 1), ops)
+        staff_accounts.reactivate_user(tenant, owner, newest)
         assert db.session.get(User, made[1]).active
         assert apikeys.check_api_key(raw).error == "key_revoked_manually"
 
@@ -283,10 +283,10 @@ def test_a_co_administrator_cannot_change_the_owners_companies(app, tenants):
         tenant = g.tenant = tenants["azteca"].load()
         tenant.plan = "pyme"
         db.session.commit()
-        olga = seats.create_user(
+        olga = staff_accounts.create_user(
             tenant, None, name="Olga", email="olga@azteca.mx", password=PASSWORD, role="admin"
         )
-        seats.create_user(
+        staff_accounts.create_user(
             tenant, None, name="Carl", email="carl@azteca.mx", password=PASSWORD, role="admin"
         )
         company = Company(

@@ -7,7 +7,7 @@ from flask import g
 from playwright.sync_api import expect
 
 from saas.extensions import db
-from saas.seats import services as seats
+from saas.seats import purchases, staff_accounts
 from saas.seats.platform import create_platform_admin
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
@@ -44,11 +44,11 @@ def test_seats_journey(make_app, tenants, page):
         tenant = g.tenant = tenants["azteca"].load()
         tenant.plan = "pyme"  # one extra user included
         db.session.commit()
-        owner = seats.create_user(
+        owner = staff_accounts.create_user(
             tenant, None, name="Olga Owner", email="olga@azteca.mx", password=PASSWORD, role="admin"
         )
         ops = create_platform_admin(email="ops@platform.test", name="Ops", password=PASSWORD)
-        seats.activate_purchase(seats.request_purchase(tenant, owner, 1), ops)  # one bought
+        purchases.activate_purchase(purchases.request_purchase(tenant, owner, 1), ops)  # one bought
 
     with LiveServer(app) as server:
         sign_in(page, server.url, "olga")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from saas import clock
 from saas.auth.models import User
 from saas.extensions import db
-from saas.seats import services as seats
+from saas.seats import ledger, purchases, staff_accounts
 from saas.seats.models import PlatformAdmin, Seat, SeatPurchase
 from tests.conftest import empty_all_tables
 from tests.factories import make_tenant
@@ -38,7 +38,7 @@ def machine_for(app):
             self.operator = PlatformAdmin(email="ops@platform.test", name="Ops", password_hash="x")
             db.session.add(self.operator)
             db.session.commit()
-            self.owner = seats.create_user(
+            self.owner = staff_accounts.create_user(
                 self.tenant, None, name="Owner", email="owner@x.mx", password=PASSWORD, role="admin"
             )
             self.n = 0
@@ -66,7 +66,7 @@ def machine_for(app):
         def create(self, role):
             self.n += 1
             try:
-                seats.create_user(
+                staff_accounts.create_user(
                     self.tenant,
                     self.owner,
                     name=f"U{self.n}",
@@ -75,18 +75,18 @@ def machine_for(app):
                     role=role,
                 )
                 self.rows += 1
-            except seats.SeatError as error:
+            except ledger.SeatError as error:
                 assert error.code == "no_free_seat"
-                assert seats.summary(self.tenant).free == 0
+                assert ledger.summary(self.tenant).free == 0
 
         @rule(data=st.data())
         def deactivate(self, data):
             users = self.users(active=True)
             if users:
                 user = data.draw(st.sampled_from(users))
-                held = seats.seat_of(user)
-                seats.deactivate_user(self.tenant, self.owner, user)
-                assert seats.seat_of(user) == held  # the seat stays assigned
+                held = ledger.seat_of(user)
+                staff_accounts.deactivate_user(self.tenant, self.owner, user)
+                assert ledger.seat_of(user) == held  # the seat stays assigned
 
         @rule(data=st.data())
         def reactivate(self, data):
@@ -94,8 +94,8 @@ def machine_for(app):
             if users:
                 user = data.draw(st.sampled_from(users))
                 try:
-                    seats.reactivate_user(self.tenant, self.owner, user)
-                except seats.SeatError as error:
+                    staff_accounts.reactivate_user(self.tenant, self.owner, user)
+                except ledger.SeatError as error:
                     assert error.code == "no_free_seat"
 
         @rule(data=st.data(), role=st.sampled_from(["admin", "biller", "accountant", "support"]))
@@ -107,8 +107,8 @@ def machine_for(app):
                 user = data.draw(st.sampled_from(users))
                 self.n += 1
                 new_person = data.draw(st.booleans())
-                held = seats.seat_of(user)
-                seats.update_user(
+                held = ledger.seat_of(user)
+                staff_accounts.update_user(
                     self.tenant,
                     self.owner,
                     user,
@@ -118,14 +118,14 @@ def machine_for(app):
                     companies=[],
                     password=f"{PASSWORD} {self.n}" if new_person else None,
                 )
-                assert seats.seat_of(user) == held  # the seat stays with the row
+                assert ledger.seat_of(user) == held  # the seat stays with the row
 
         @rule(action=st.sampled_from(["deactivate", "delete", "demote"]))
         def touch_the_owner(self, action):
             """Nobody removes or demotes the owner, the admin who can never go."""
-            with pytest.raises(seats.SeatError):
+            with pytest.raises(ledger.SeatError):
                 if action == "demote":
-                    seats.update_user(
+                    staff_accounts.update_user(
                         self.tenant,
                         self.owner,
                         self.owner,
@@ -135,7 +135,7 @@ def machine_for(app):
                         companies=[],
                     )
                 else:
-                    getattr(seats, f"{action}_user")(self.tenant, self.owner, self.owner)
+                    getattr(staff_accounts, f"{action}_user")(self.tenant, self.owner, self.owner)
             db.session.rollback()
 
         @rule(data=st.data())
@@ -143,14 +143,14 @@ def machine_for(app):
             users = self.users()
             if users:
                 user = data.draw(st.sampled_from(users))
-                seat = seats.seat_of(user)
-                seats.delete_user(self.tenant, self.owner, user)
+                seat = ledger.seat_of(user)
+                staff_accounts.delete_user(self.tenant, self.owner, user)
                 if seat is not None:
                     self.burned.add(seat.id)
 
         @rule(quantity=st.integers(min_value=1, max_value=3))
         def purchase(self, quantity):
-            seats.request_purchase(self.tenant, self.owner, quantity)
+            purchases.request_purchase(self.tenant, self.owner, quantity)
 
         @rule()
         def activate(self):
@@ -158,12 +158,12 @@ def machine_for(app):
                 select(SeatPurchase).where(SeatPurchase.status == "pending")
             ).first()
             if pending is not None:
-                seats.activate_purchase(pending, self.operator)
+                purchases.activate_purchase(pending, self.operator)
 
         @rule(days=st.integers(min_value=1, max_value=400))
         def time_passes(self, days):
             clock.travel(timedelta(days=days))
-            seats.expire_purchases(self.tenant)
+            purchases.expire_purchases(self.tenant)
 
         @invariant()
         def books_balance(self):
@@ -182,7 +182,7 @@ def machine_for(app):
                     SeatPurchase.tenant_id == self.tenant.id, SeatPurchase.status == "active"
                 )
             )
-            assert total <= seats.plan_of(self.tenant).extra_users_included + bought
+            assert total <= ledger.plan_of(self.tenant).extra_users_included + bought
             # Every assigned seat has one living user, and nobody holds two.
             holders = db.session.scalars(
                 select(Seat.user_id).where(

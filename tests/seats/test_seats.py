@@ -13,7 +13,7 @@ from saas.extensions import db
 from saas.mail import OutboxMessage
 from saas.portal.models import Company
 from saas.portal.publishing import PublishError, publish
-from saas.seats import services as seats
+from saas.seats import ledger, purchases, staff_accounts
 from saas.seats.models import SeatPurchase
 from saas.seats.platform import create_platform_admin
 from saas.tenancy import all_tenants
@@ -30,7 +30,7 @@ def owner(app, tenants):
         tenant = tenants["azteca"].load()
         tenant.plan = "pyme"
         db.session.commit()
-        user = seats.create_user(
+        user = staff_accounts.create_user(
             tenant,
             None,
             name="Olga Owner",
@@ -132,12 +132,14 @@ def test_nobody_removes_the_last_administrator(app, tenants, owner):
     uid = user_id(app, "user1@azteca.mx")
     with app.app_context():
         tenant = g.tenant = tenants["azteca"].load()
-        seats.deactivate_user(tenant, db.session.get(User, olga_id), db.session.get(User, uid))
+        staff_accounts.deactivate_user(
+            tenant, db.session.get(User, olga_id), db.session.get(User, uid)
+        )
         other = db.session.get(User, uid)
         other.active, olga = True, db.session.get(User, olga_id)
         db.session.commit()
         # Demoting the other admin is fine while the owner is an active admin.
-        seats.update_user(
+        staff_accounts.update_user(
             tenant, olga, other, name=other.name, email=other.email, role="biller", companies=[]
         )
 
@@ -200,17 +202,17 @@ def test_purchases_expire_after_a_year_newest_users_lose_their_seat(app, tenants
     with app.app_context():
         tenant = g.tenant = tenants["azteca"].load()
         tenant.plan = "pyme"  # one included extra user, plus the two bought below
-        owner = seats.create_user(
+        owner = staff_accounts.create_user(
             tenant, None, name="O", email="o@a.mx", password=PASSWORD, role="admin"
         )
         ops = create_platform_admin(email="ops@p.test", name="Ops", password=PASSWORD)
-        purchase = seats.request_purchase(tenant, owner, 2)
-        seats.activate_purchase(purchase, ops)
+        purchase = purchases.request_purchase(tenant, owner, 2)
+        purchases.activate_purchase(purchase, ops)
         made = []
         for n in range(3):
             clock.travel(timedelta(minutes=1))
             made.append(
-                seats.create_user(
+                staff_accounts.create_user(
                     tenant,
                     owner,
                     name=f"U{n}",
@@ -220,19 +222,19 @@ def test_purchases_expire_after_a_year_newest_users_lose_their_seat(app, tenants
                 ).id
             )
         clock.travel(timedelta(days=336))
-        seats.expire_purchases(tenant)
+        purchases.expire_purchases(tenant)
         reminders = db.session.scalars(select(OutboxMessage).filter_by(template="seats_expiring"))
         assert len(reminders.all()) == 1
         clock.travel(timedelta(days=30))
-        assert seats.expire_purchases(tenant) == 1
+        assert purchases.expire_purchases(tenant) == 1
         db.session.expire_all()
         states = [db.session.get(User, uid).active for uid in made]
         assert states == [True, False, False]  # the plan's one seat stays with the oldest
         assert all(db.session.get(User, uid) is not None for uid in made)
         assert db.session.get(SeatPurchase, purchase.id).status == "expired"
         # An unseated user cannot come back without a free seat.
-        with pytest.raises(seats.SeatError):
-            seats.reactivate_user(tenant, owner, db.session.get(User, made[2]))
+        with pytest.raises(ledger.SeatError):
+            staff_accounts.reactivate_user(tenant, owner, db.session.get(User, made[2]))
 
 
 def test_a_biller_of_company_a_gets_404_on_company_bs_invoices(app, tenants):
@@ -245,10 +247,10 @@ def test_a_biller_of_company_a_gets_404_on_company_bs_invoices(app, tenants):
         company_a = db.session.scalars(
             select(Company).where(Company.tenant_id == tenant.id, Company.tax_id == "900123456-8")
         ).one()
-        seats.create_user(
+        staff_accounts.create_user(
             tenant, None, name="Owner", email="own@i.co", password=PASSWORD, role="admin"
         )
-        seats.create_user(
+        staff_accounts.create_user(
             tenant,
             None,  # as the command line does: no first-sign-in change to go through
             name="Bill",
@@ -324,10 +326,10 @@ def test_another_tenants_admin_gets_404_on_a_users_pages(app, tenants, owner):
     """Olga (Azteca) reaches Intertec's users only through Azteca's URLs: 404 for each."""
     with app.app_context():
         intertec = g.tenant = tenants["intertec"].load()
-        boss = seats.create_user(
+        boss = staff_accounts.create_user(
             intertec, None, name="Boss", email="boss@i.co", password=PASSWORD, role="admin"
         )
-        victim = seats.create_user(
+        victim = staff_accounts.create_user(
             intertec, boss, name="Vic", email="vic@i.co", password=PASSWORD, role="biller"
         ).id
     assert owner.get(f"/t/azteca/console/users/{victim}").status_code == 404

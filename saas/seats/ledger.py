@@ -1,0 +1,100 @@
+"""The seat ledger: how many seats a tenant has (its plan's plus those of active
+purchases) and who holds them.
+
+Rules (as Factura.com does it): the tenant's first Administrator (the owner) holds no
+seat. Every other staff user holds one seat while they exist, active or deactivated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from saas.auth.models import User
+from saas.extensions import db
+from saas.plans import PLANS, Plan
+from saas.seats.models import Seat, SeatPurchase
+
+
+class SeatError(ValueError):
+    """A seat rule stops the action; `code` says which (the page words it)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def plan_of(tenant) -> Plan:
+    return PLANS[tenant.plan]
+
+
+def seats_in(*states):
+    return select(Seat).where(Seat.state.in_(states))
+
+
+def ensure_plan_seats(tenant) -> None:
+    """The plan's included seats exist as rows (a plan change up adds the missing ones)."""
+    have = db.session.scalar(
+        select(func.count(Seat.id)).where(Seat.purchase_id.is_(None), Seat.state != "expired")
+    )
+    for _ in range(plan_of(tenant).extra_users_included - have):
+        db.session.add(Seat(tenant_id=tenant.id, state="free"))
+    db.session.flush()
+
+
+@dataclass
+class SeatSummary:
+    total: int
+    assigned: int
+    burned: int
+    free: int
+    pending: int  # seats bought but not yet activated
+
+    @property
+    def in_use(self) -> int:
+        return self.assigned + self.burned
+
+
+def summary(tenant) -> SeatSummary:
+    ensure_plan_seats(tenant)
+    counts = dict(
+        db.session.execute(select(Seat.state, func.count(Seat.id)).group_by(Seat.state)).all()
+    )
+    pending = db.session.scalar(
+        select(func.coalesce(func.sum(SeatPurchase.quantity), 0)).where(
+            SeatPurchase.status == "pending"
+        )
+    )
+    assigned, burned, free = (counts.get(s, 0) for s in ("assigned", "burned", "free"))
+    return SeatSummary(assigned + burned + free, assigned, burned, free, int(pending))
+
+
+def seat_holders() -> set[int]:
+    """Ids of the tenant's users who hold a seat now."""
+    return set(db.session.scalars(select(Seat.user_id).where(Seat.state == "assigned")))
+
+
+def seat_of(user: User) -> Seat | None:
+    return db.session.scalars(
+        select(Seat).where(Seat.user_id == user.id, Seat.state == "assigned")
+    ).first()
+
+
+def take_seat(tenant, user: User) -> None:
+    """Give `user` a free seat, claimed with a conditional write (two admins, one seat)."""
+    ensure_plan_seats(tenant)
+    candidates = db.session.scalars(
+        seats_in("free").order_by(Seat.purchase_id.is_not(None), Seat.id)
+    ).all()
+    for seat in candidates:
+        claimed = db.session.execute(
+            update(Seat)
+            .where(Seat.id == seat.id, Seat.state == "free")
+            .values(state="assigned", user_id=user.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed:
+            db.session.expire(seat)
+            return
+    raise SeatError("no_free_seat")

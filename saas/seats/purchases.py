@@ -1,0 +1,219 @@
+"""Buying seats: the price, the request, the platform's activation (one year), the
+reminder before expiry, and at expiry the most recently created users deactivated
+(never deleted) when fewer seats remain than holders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import g
+from sqlalchemy import select, update
+
+from saas import audit, clock
+from saas.auth.models import User
+from saas.auth.services import (
+    end_other_sessions,
+)
+from saas.extensions import db
+from saas.jobs import job
+from saas.mail import absolute_url, send_email
+from saas.seats.ledger import SeatError, plan_of, seats_in
+from saas.seats.models import PlatformAdmin, Seat, SeatPurchase
+
+PURCHASE_TERM = timedelta(days=365)
+REMIND_BEFORE = timedelta(days=30)
+MAX_PURCHASE = 100
+
+
+@dataclass
+class Price:
+    quantity: int
+    currency: str
+    unit_price: Decimal
+    tax_rate: Decimal
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def price(tenant, quantity: int) -> Price:
+    plan = plan_of(tenant)
+    unit = plan.extra_user_price[tenant.currency]
+    rate = plan.tax_rate[tenant.currency]
+    cents = Decimal("0.01")
+    subtotal = (unit * quantity).quantize(cents, ROUND_HALF_UP)
+    tax = (subtotal * rate).quantize(cents, ROUND_HALF_UP)
+    return Price(quantity, tenant.currency, unit, rate, subtotal, tax, subtotal + tax)
+
+
+def request_purchase(tenant, by: User, quantity: int) -> SeatPurchase:
+    """A pending purchase; the platform's operators are emailed to confirm it."""
+    if not 1 <= quantity <= MAX_PURCHASE:
+        raise SeatError("quantity")
+    quote = price(tenant, quantity)
+    purchase = SeatPurchase(
+        tenant_id=tenant.id,
+        quantity=quantity,
+        currency=quote.currency,
+        unit_price=quote.unit_price,
+        tax_rate=quote.tax_rate,
+        subtotal=quote.subtotal,
+        tax=quote.tax,
+        total=quote.total,
+        requested_by=by.id,
+    )
+    db.session.add(purchase)
+    db.session.flush()
+    audit.record("seats.requested", user_id=by.id, purchase=purchase.id, quantity=quantity)
+    for operator in db.session.scalars(select(PlatformAdmin)):
+        send_email(
+            operator.email,
+            "seats_requested",
+            tenant=tenant,
+            locale="en",
+            purchase=purchase,
+            requester=by,
+            link=absolute_url("platform.index"),
+        )
+    db.session.commit()
+    return purchase
+
+
+def _admins() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(
+                User.role == "admin",
+                User.active.is_(True),
+                User.deleted_at.is_(None),
+            )
+        )
+    )
+
+
+def _tell_admins(tenant, template: str, purchase: SeatPurchase, page: str) -> None:
+    """Email every active Administrator of `tenant` about `purchase`, linking to `page`."""
+    for admin in _admins():
+        send_email(
+            admin.email,
+            template,
+            tenant=tenant,
+            locale=admin.locale,
+            purchase=purchase,
+            user=admin,
+            link=absolute_url(page, tenant=tenant.slug),
+        )
+
+
+def activate_purchase(purchase: SeatPurchase, operator: PlatformAdmin) -> None:
+    """Confirm a pending purchase: its seats exist for a year; the Administrators are told."""
+    claimed = db.session.execute(
+        update(SeatPurchase)
+        .where(SeatPurchase.id == purchase.id, SeatPurchase.status == "pending")
+        .values(
+            status="active",
+            activated_at=clock.now(),
+            expires_at=clock.now() + PURCHASE_TERM,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        raise SeatError("not_pending")
+    db.session.refresh(purchase)
+    for _ in range(purchase.quantity):
+        db.session.add(Seat(tenant_id=purchase.tenant_id, purchase_id=purchase.id, state="free"))
+    tenant = purchase.tenant
+    audit.record(
+        "seats.activated",
+        tenant_id=tenant.id,
+        purchase=purchase.id,
+        quantity=purchase.quantity,
+        operator=operator.email,
+    )
+    _tell_admins(tenant, "seats_activated", purchase, "console.users")
+    db.session.commit()
+
+
+def expire_purchases(tenant) -> int:
+    """Remind 30 days before a purchase expires; at expiry take its seats away.
+
+    Returns how many purchases expired. Seats beyond what remains are taken from the
+    most recently created users, who are deactivated (never deleted).
+    """
+    now = clock.now()
+    for purchase in db.session.scalars(
+        select(SeatPurchase).where(
+            SeatPurchase.status == "active",
+            SeatPurchase.reminded_at.is_(None),
+            SeatPurchase.expires_at <= now + REMIND_BEFORE,
+            SeatPurchase.expires_at > now,
+        )
+    ):
+        purchase.reminded_at = now
+        _tell_admins(tenant, "seats_expiring", purchase, "console.buy_seats")
+    expired = db.session.scalars(
+        select(SeatPurchase).where(
+            SeatPurchase.status == "active",
+            SeatPurchase.expires_at <= now,
+        )
+    ).all()
+    displaced: set[int] = set()
+    for purchase in expired:
+        purchase.status = "expired"
+        displaced |= set(
+            db.session.scalars(
+                select(Seat.user_id).where(
+                    Seat.purchase_id == purchase.id, Seat.state == "assigned"
+                )
+            )
+        )
+        db.session.execute(
+            update(Seat)
+            .where(Seat.purchase_id == purchase.id)
+            .values(state="expired", user_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record("seats.expired", tenant_id=tenant.id, purchase=purchase.id)
+    if expired:
+        _rebalance(tenant, displaced)
+    db.session.commit()
+    return len(expired)
+
+
+def _rebalance(tenant, displaced: set[int]) -> None:
+    """After seats expired: holders keep seats oldest first; the newest lose theirs."""
+    db.session.flush()
+    db.session.expire_all()
+    holding = select(Seat.user_id).where(Seat.state == "assigned")
+    holders = list(
+        db.session.scalars(
+            select(User)
+            .where(User.deleted_at.is_(None))
+            .where(User.id.in_(holding) | User.id.in_(displaced or {0}))
+            .order_by(User.created_at, User.id)
+        )
+    )
+    # Every seat that can still be held, whoever holds it now, is dealt out again.
+    usable = db.session.scalars(
+        seats_in("free", "assigned").order_by(Seat.purchase_id.is_not(None), Seat.id)
+    ).all()
+    for seat in usable:
+        seat.state, seat.user_id = "free", None
+    keep, lose = holders[: len(usable)], holders[len(usable) :]
+    for user, seat in zip(keep, usable, strict=False):
+        seat.state, seat.user_id = "assigned", user.id
+    for user in lose:
+        if user.active:
+            user.active = False
+            end_other_sessions(user)  # and its API keys are revoked at the flush (apikeys)
+        audit.record("user.unseated", tenant_id=tenant.id, target=user.id)
+
+
+@job(queue="default")
+def expire_seat_purchases() -> int:
+    """The daily task: reminders 30 days before, and expiry, of the tenant's purchases."""
+    return expire_purchases(g.tenant)
