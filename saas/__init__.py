@@ -67,7 +67,10 @@ def create_app(config: dict | None = None) -> Flask:
     routing.init_app(app)  # the `id` converter, before any blueprint's routes
 
     from saas.api.views import bp as api_bp
-    from saas.auth import google
+    from saas.auth import (
+        google,
+        recovery_pages,  # noqa: F401  its pages, on the auth blueprint
+    )
     from saas.auth.views import bp as auth_bp
     from saas.console import api_pages, people, settings_pages, upload_pages, views  # noqa: F401
     from saas.console.blueprint import bp as console_bp  # the modules above add its pages

@@ -1,4 +1,6 @@
-"""Sign-in pages: password, magic link, Google; forced password change; account; sign-out."""
+"""Sign-in pages: password, magic link, Google; forced password change; account; sign-out.
+
+The lost-password pages are in recovery_pages, on the same blueprint."""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from joserfc.errors import JoseError
@@ -25,22 +26,17 @@ from requests import RequestException
 from wtforms import SelectChoice
 
 from saas import audit
-from saas.auth import password_age, recovery, services, tokens
+from saas.auth import password_age, services, tokens
 from saas.auth.forms import (
-    TAX_ID_HINTS,
-    TAX_ID_PROBLEMS,
     ConfirmForm,
     LoginForm,
-    LostPasswordForm,
     MagicLinkForm,
     NewPasswordForm,
     PreferencesForm,
-    ResetPasswordForm,
-    TaxIdForm,
 )
 from saas.auth.google import google_available, google_client
 from saas.auth.models import User
-from saas.einvoice.taxids import InvalidTaxId
+from saas.auth.sessions import current_device, landing, remember_device, safe_next, start_session
 from saas.extensions import db, login_manager
 from saas.htmx import render
 from saas.i18n import LANGUAGE_NAMES, available_locales
@@ -60,56 +56,6 @@ def require_method(method: str) -> None:
     """A login method the tenant has not enabled does not exist (404)."""
     if method not in current_tenant.login_methods:
         abort(404)
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site, never another host (no open redirects)."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
-def landing() -> str:
-    """Where a signed-in person starts: recipients at their invoices, staff at the console."""
-    if current_user.is_authenticated and current_user.kind == "recipient":
-        return url_for("portal.invoices")
-    if current_user.is_authenticated and current_user.kind == "staff":
-        return url_for("console.dashboard")
-    return url_for("auth.account")
-
-
-def start_session(user: User, *, remember: bool = False, method: str) -> None:
-    """A fresh session for `user`: nothing from before sign-in survives in it."""
-    session.clear()
-    login_user(user, remember=remember, fresh=True)
-    session["sid"] = secrets.token_urlsafe(16)
-    services.record_sign_in(user, method)
-    db.session.commit()
-
-
-def current_device() -> services.KnownDevice | None:
-    """This browser, when it signed in to this tenant before (its signed cookie)."""
-    name = services.device_cookie_name(current_tenant)
-    return services.known_device(current_tenant, request.cookies.get(name))
-
-
-def remember_device(response, user: User):
-    """Mark this browser as one `user` signs in from (it may still try while paused)."""
-    previous = current_device()
-    previous = previous if previous and previous.user_id == user.id else None
-    response.set_cookie(
-        services.device_cookie_name(current_tenant),
-        services.device_cookie_value(current_tenant, user, previous),
-        max_age=services.DEVICE_COOKIE_DAYS * 86400,
-        path="/",
-        httponly=True,
-        samesite="Lax",
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-    )
-    return response
 
 
 def login_options() -> dict:
@@ -314,86 +260,6 @@ def throttled(wait: int, form=None, *, locked: bool = False):
     )
     response.headers["Retry-After"] = str(wait)
     return response
-
-
-@bp.route("/t/<tenant>/password/forgot", methods=["GET", "POST"])
-def forgot_password():
-    """The "forgot your user and/or password?" page: by tax id or by email, per tenant."""
-    # Staff, and anyone who prefers it, may always recover through their own address.
-    by_email = request.args.get("by") == "email"
-    if current_tenant.password_reset == "tax_id" and not by_email:  # noqa: S105 (a flow name)
-        return forgot_by_tax_id()
-    return forgot_by_email()
-
-
-def forgot_by_tax_id():
-    form = TaxIdForm()
-    form.tax_id.label.text = f"{_('Tax ID')} ({current_tenant.tax_id_label})"
-    hint = TAX_ID_HINTS[current_tenant.country]
-    if request.method == "POST":
-        if not form.validate():
-            return render("auth/forgot_tax_id.html", status=422, form=form, hint=hint)
-        try:
-            tax_id = recovery.clean_tax_id(current_tenant, form.tax_id.data)
-        except InvalidTaxId:
-            form.tax_id.errors.append(str(TAX_ID_PROBLEMS[current_tenant.country]))
-            return render("auth/forgot_tax_id.html", status=422, form=form, hint=hint)
-        wait = recovery.request_reset_by_tax_id(
-            current_tenant, tax_id, request.remote_addr, str(get_locale())
-        )
-        if wait:
-            return throttled(wait)
-        return render(
-            "auth/forgot_tax_id_sent.html", hours=int(recovery.RESET_TTL.total_seconds() // 3600)
-        )
-    return render("auth/forgot_tax_id.html", form=form, hint=hint)
-
-
-def forgot_by_email():
-    form = LostPasswordForm()
-    if request.method == "POST":
-        if not form.validate():
-            return render("auth/forgot_email.html", status=422, form=form)
-        wait = recovery.request_reset_by_email(
-            current_tenant, form.email.data, request.remote_addr, str(get_locale())
-        )
-        if wait:
-            return throttled(wait)
-        provider, provider_url = services.mail_provider(form.email.data)
-        return render(
-            "auth/forgot_email_sent.html",
-            email=services.normalize_email(form.email.data),
-            provider=provider,
-            provider_url=provider_url,
-            hours=int(recovery.RESET_TTL.total_seconds() // 3600),
-        )
-    return render("auth/forgot_email.html", form=form)
-
-
-@bp.route("/t/<tenant>/password/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
-    """A reset link: GET shows the form (never uses the link); the POST uses it once."""
-    link = recovery.open_reset_link(token)
-    if link is None:
-        return render("auth/link_invalid.html", status=410, again="reset"), NO_STORE
-    form = ResetPasswordForm()
-    form.user.choices = [SelectChoice(u.id, f"{u.name} ({u.username})") for u in link.users]
-    if len(link.users) == 1 and form.user.data is None:
-        form.user.data = link.users[0].id
-    if request.method == "POST" and form.validate():
-        user = next(u for u in link.users if u.id == form.user.data)
-        problem = services.password_problem(
-            form.new_password.data, email=user.email, username=user.username
-        )
-        if problem:
-            form.new_password.errors.append(problem)
-        else:
-            done = recovery.reset_password(token, user.id, form.new_password.data)
-            if done is None:
-                return render("auth/link_invalid.html", status=410, again="reset"), NO_STORE
-            return render("auth/reset_done.html", user=done), NO_STORE
-    status = 422 if request.method == "POST" else 200
-    return render("auth/reset.html", status=status, form=form, link=link), NO_STORE
 
 
 @bp.route("/t/<tenant>/account", methods=["GET", "POST"])

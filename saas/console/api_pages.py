@@ -13,7 +13,7 @@ from saas.api import services as api_services
 from saas.auth import apikeys
 from saas.auth.models import ApiKey, User
 from saas.auth.services import reauthenticate
-from saas.auth.views import current_device
+from saas.auth.sessions import current_device
 from saas.console.blueprint import bp, staff
 from saas.extensions import db
 from saas.htmx import render

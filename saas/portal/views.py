@@ -14,7 +14,7 @@ from saas.auth import services as auth_services
 from saas.auth import tokens
 from saas.auth.forms import ConfirmForm, NewPasswordForm
 from saas.auth.models import User
-from saas.auth.views import start_session
+from saas.auth.sessions import start_session
 from saas.extensions import db
 from saas.htmx import htmx_target, is_htmx, render
 from saas.portal import exports, visibility
