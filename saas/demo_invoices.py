@@ -63,8 +63,8 @@ def ubl_invoice(
 def fatturapa_invoice(
     number: str,
     *,
-    issuer: tuple[str, str] = ("01234567897", "Fatture Adriatica S.r.l."),
-    customer: tuple[str, str] = ("02468135799", "Rossi Costruzioni S.r.l."),
+    issuer: tuple[str, str] = ("01234560017", "Fatture Adriatica S.r.l."),
+    customer: tuple[str, str] = ("02468130584", "Rossi Costruzioni S.r.l."),
     pec: str | None = "amministrazione@pec.rossi.example",
     issue_date: date = date(2026, 1, 15),
     taxable: str = "1000.00",

@@ -21,9 +21,9 @@ def fatturapa(**fields) -> InvoiceRecord:
         country="IT",
         kind="invoice",
         currency="EUR",
-        issuer_tax_id="12345678903",
+        issuer_tax_id="12345670157",
         issuer_name="MªF. Services",
-        customer_tax_id="09876543217",
+        customer_tax_id="09876540585",
         customer_name="MARIO LEONI",
         customer_email=None,
     )
@@ -88,7 +88,7 @@ def test_sample(samples, name):
 def test_two_bodies_give_two_records():
     records = read_invoices((FIXTURES / "fatturapa-two-bodies.xml").read_bytes())
     common = dict(
-        issuer_tax_id="02112345679",
+        issuer_tax_id="02112340159",
         issuer_name="Officina Esempio S.r.l.",
         customer_tax_id="RSSMRA85T10A562S",  # a private customer's Codice Fiscale, upper-cased
         customer_name="Mario Rossi",  # Nome + Cognome
@@ -99,7 +99,7 @@ def test_two_bodies_give_two_records():
             issue_date=datetime.date(2024, 2, 1),
             total=Decimal("122.00"),
             tax_total=Decimal("22.00"),
-            national_id="IT-IT02112345679-A0042-2024/001-2024-02-01",
+            national_id="IT-IT02112340159-A0042-2024/001-2024-02-01",
             **common,
         ),
         fatturapa(
@@ -109,7 +109,7 @@ def test_two_bodies_give_two_records():
             # No ImportoTotaleDocumento: taxable 50.00 + 10.00 plus tax 11.00 + 1.00.
             total=Decimal("72.00"),
             tax_total=Decimal("12.00"),
-            national_id="IT-IT02112345679-A0042-2024/002-2024-02-03",
+            national_id="IT-IT02112340159-A0042-2024/002-2024-02-03",
             **common,
         ),
     ]
@@ -125,8 +125,8 @@ def test_real_windows_1252_with_ns2_prefix():
         issue_date=datetime.date(2024, 4, 30),
         total=Decimal("61.00"),
         tax_total=Decimal("11.00"),
-        national_id="IT-IT03123456786-Z9-NC-12-2024-04-30",
-        issuer_tax_id="03123456786",  # written "IT03123456786": the prefix is dropped
+        national_id="IT-IT03123450011-Z9-NC-12-2024-04-30",
+        issuer_tax_id="03123450011",  # written "IT03123450011": the prefix is dropped
         issuer_name="Caffè & Società \N{EN DASH} Più €uro S.p.A.",  # the dash is byte 0x96
         customer_tax_id="DE123456789",  # a foreign VAT id: IdPaese + IdCodice
         customer_name="Müller Großhandel GmbH",
@@ -140,9 +140,9 @@ NO_PREFIX = fatturapa(
     total=Decimal("1000.00"),
     tax_total=Decimal("0.00"),
     national_id="IT-ITVRDGPP80A01H501U-00007-7-2024-03-15",
-    issuer_tax_id="07654321095",  # IdFiscaleIVA wins over CodiceFiscale
+    issuer_tax_id="07654320584",  # IdFiscaleIVA wins over CodiceFiscale
     issuer_name="Giuseppe Verdi",
-    customer_tax_id="80012345676",  # a public body's numeric Codice Fiscale
+    customer_tax_id="80012340586",  # a public body's numeric Codice Fiscale
     customer_name="Comune di Esempio",
 )
 
@@ -192,7 +192,7 @@ def test_bodies_repeating_number_and_date_are_refused():
 
 
 def test_wrong_partita_iva_check_digit():
-    data = two_bodies(b"<IdCodice>02112345679</IdCodice>", b"<IdCodice>02112345670</IdCodice>", 2)
+    data = two_bodies(b"<IdCodice>02112340159</IdCodice>", b"<IdCodice>02112340150</IdCodice>", 2)
     with pytest.raises(EInvoiceError, match="wrong check digit") as caught:
         read_invoices(data)
     assert caught.value.field == (

@@ -69,24 +69,24 @@ def invoice_xml() -> bytes:
 
 @pytest.fixture(scope="module")
 def plain_records(invoice_xml):
-    return read_invoices(invoice_xml, "IT03123456786_Z9.xml")
+    return read_invoices(invoice_xml, "IT03123450011_Z9.xml")
 
 
 def test_der(signer, invoice_xml, plain_records):
     der = sign(invoice_xml, signer)
     assert der.startswith(b"\x30") and SIGNED_DATA_OID in der[:16]
-    assert read_invoices(der, "IT03123456786_Z9.xml.p7m") == plain_records
+    assert read_invoices(der, "IT03123450011_Z9.xml.p7m") == plain_records
 
 
 def test_base64_with_line_breaks(signer, invoice_xml, plain_records):
     encoded = base64.encodebytes(sign(invoice_xml, signer))
     assert b"\n" in encoded
-    assert read_invoices(encoded, "IT03123456786_Z9.xml.p7m") == plain_records
+    assert read_invoices(encoded, "IT03123450011_Z9.xml.p7m") == plain_records
 
 
 def test_base64_on_one_line_with_crlf_end(signer, invoice_xml, plain_records):
     encoded = base64.b64encode(sign(invoice_xml, signer)) + b"\r\n"
-    assert read_invoices(encoded, "IT03123456786_Z9.xml.p7m") == plain_records
+    assert read_invoices(encoded, "IT03123450011_Z9.xml.p7m") == plain_records
 
 
 def test_pem_armour(signer, invoice_xml, plain_records):
@@ -98,7 +98,7 @@ def test_pem_armour(signer, invoice_xml, plain_records):
         .sign(serialization.Encoding.PEM, [])
     )
     assert pem.startswith(b"-----BEGIN PKCS7-----")
-    assert read_invoices(pem, "IT03123456786_Z9.xml.p7m") == plain_records
+    assert read_invoices(pem, "IT03123450011_Z9.xml.p7m") == plain_records
 
 
 @pytest.mark.parametrize("filename", ["", "invoice.xml", "upload.bin"])
@@ -124,7 +124,7 @@ def test_ber_indefinite_length_with_chunked_content(invoice_xml, plain_records):
 
 
 def test_plain_xml_named_p7m_is_read_as_xml(invoice_xml, plain_records):
-    assert read_invoices(invoice_xml, "IT03123456786_Z9.xml.p7m") == plain_records
+    assert read_invoices(invoice_xml, "IT03123450011_Z9.xml.p7m") == plain_records
 
 
 def test_detached_signature_carries_no_document(signer, invoice_xml):

@@ -101,12 +101,12 @@ def test_partita_iva_check_digit():
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("12345678903", "12345678903"),
-        ("IT12345678903", "12345678903"),
-        ("it 123 456 789 03", "12345678903"),
+        ("12345670157", "12345670157"),
+        ("IT12345670157", "12345670157"),
+        ("it 123 456 701 57", "12345670157"),
         ("13029381004", "13029381004"),
-        ("09876543217", "09876543217"),
-        ("80012345676", "80012345676"),  # a numeric Codice Fiscale follows the same rule
+        ("09876540585", "09876540585"),
+        ("80012340586", "80012340586"),  # a numeric Codice Fiscale follows the same rule
     ],
 )
 def test_partita_iva(raw, expected):
@@ -116,7 +116,15 @@ def test_partita_iva(raw, expected):
 
 @pytest.mark.parametrize(
     "raw",
-    ["12345678901", "1234567890", "123456789012", "00000000000", "IT1234567890", "DE12345678903"],
+    [
+        "12345678901",
+        "1234567890",
+        "123456789012",
+        "00000000000",
+        "IT1234567890",
+        "DE12345670157",
+        "12345678903",  # right check digit, but 890 (digits 8 to 10) is no tax office
+    ],
 )
 def test_invalid_partita_iva(raw):
     with pytest.raises(InvalidTaxId):
@@ -152,6 +160,7 @@ def test_codice_fiscale(raw, expected):
         "RSSMRA85T10A56NS",  # omocodia with the unchanged check character
         "RSSMRA85Z10A562S",  # Z is no month
         "RSSMRA85T10A562",  # 15 characters
+        "RSSMRA85B30A562G",  # right check character, but there is no 30 February
         "1234567890123456",
     ],
 )
@@ -192,6 +201,9 @@ def test_rfc(raw, expected):
         "AAA010101AA",  # two-character homoclave
         "AAA010101AA_",
         "A1A010101AAA",
+        "AAA011301AAA",  # no 13th month
+        "BASJ600902",  # a person's RFC without homoclave
+        "AAA010101AAA_",
         "",
     ],
 )
@@ -206,7 +218,7 @@ def test_invalid_rfc(raw):
 
 def test_country_is_case_insensitive():
     assert normalize_tax_id("co", "900123456") == "900123456-8"
-    assert is_valid_tax_id("it", "IT12345678903")
+    assert is_valid_tax_id("it", "IT12345670157")
 
 
 def test_unsupported_country():
