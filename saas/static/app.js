@@ -38,3 +38,19 @@ document.addEventListener("click", function (event) {
   });
 });
 
+// The Content-Security-Policy forbids style="" attributes, so custom properties the server
+// computes for an element (the Settings brand preview's colours) come as JSON in its
+// data-css-vars attribute and are set through the CSSOM, which the policy allows.
+function applyCssVars(root) {
+  var elements = Array.prototype.slice.call(root.querySelectorAll("[data-css-vars]"));
+  if (root.matches && root.matches("[data-css-vars]")) elements.unshift(root);
+  elements.forEach(function (element) {
+    var vars;
+    try { vars = JSON.parse(element.dataset.cssVars); } catch (error) { return; }
+    Object.keys(vars).forEach(function (name) {
+      if (name.indexOf("--") === 0) element.style.setProperty(name, vars[name]);
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { applyCssVars(document); });
+document.addEventListener("htmx:load", function (event) { applyCssVars(event.detail.elt); });
