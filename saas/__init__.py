@@ -33,24 +33,33 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("saas").setLevel(logging.INFO)
 
-    from saas import cli, errors, i18n, jobs, mail, routing, security, storage, tenancy
+    from saas import (
+        cli,
+        errors,
+        i18n,
+        jobs,
+        mail,
+        routing,
+        security,
+        storage,
+        tenancy,
+        transactions,
+    )
     from saas import htmx as htmx_responses
-    from saas.extensions import csrf, db, htmx, limiter, login_manager, migrate
+    from saas.extensions import csrf, db, htmx, login_manager, migrate
 
     if app.config["PROXY_HOPS"]:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("REMEMBER_COOKIE_DURATION", 30 * 24 * 3600)
 
     db.init_app(app)
+    transactions.init_app(app)
     migrate.init_app(
         app, db, directory=str(settings.PROJECT_ROOT / "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
     htmx.init_app(app)
-    limiter.init_app(app)
     login_manager.init_app(app)
 
     from saas import models  # noqa: F401  every model, for Alembic and relationships

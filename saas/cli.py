@@ -12,12 +12,23 @@ from sqlalchemy import select
 
 from saas.extensions import db
 from saas.tenancy.scoping import all_tenants
+from saas.transactions import owns_transaction
 
-tenants_cli = AppGroup("tenants", help="Tenants and their files.")
-users_cli = AppGroup("users", help="Users of a tenant.")
-platform_cli = AppGroup("platform", help="Operators of the whole platform.")
-outbox_cli = AppGroup("outbox", help="Queued email: list, retry, flush.")
-invoices_cli = AppGroup("invoices", help="Publishing invoices.")
+
+class Commands(AppGroup):
+    """A group whose every command owns its transaction: what it wrote is committed
+    when it returns, rolled back when it fails (see saas.transactions)."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda f: register(owns_transaction(f))
+
+
+tenants_cli = Commands("tenants", help="Tenants and their files.")
+users_cli = Commands("users", help="Users of a tenant.")
+platform_cli = Commands("platform", help="Operators of the whole platform.")
+outbox_cli = Commands("outbox", help="Queued email: list, retry, flush.")
+invoices_cli = Commands("invoices", help="Publishing invoices.")
 
 
 def _tenant_or_fail(slug: str):
@@ -39,7 +50,6 @@ def tenants_sync():
     try:
         results = sync_tenants()
     except TenantFileError as error:
-        db.session.rollback()
         for problem in error.problems:
             click.echo(f"error: {problem}", err=True)
         click.echo("No tenant was changed.", err=True)
@@ -105,6 +115,8 @@ def platform_create_admin(email, name, password):
 
 
 @click.command("demo")
+@with_appcontext
+@owns_transaction
 @all_tenants()  # every tenant's demo data (each written as its tenant)
 def demo():
     """Demo companies, an admin and a recipient for every tenant; prints how to sign in."""
@@ -137,6 +149,7 @@ def worker(burst):
 
 @click.command("daily")
 @with_appcontext
+@owns_transaction
 def daily():
     """Queue the daily tasks (password expiry reminders) for every tenant; run it from cron."""
     from saas.daily import run_daily
@@ -191,7 +204,7 @@ def outbox_test(slug, to, lang):
     tenant = _tenant_or_fail(slug)
     g.tenant = tenant
     message = send_email(to, "test", tenant=tenant, locale=lang)
-    db.session.commit()
+    db.session.flush()
     click.echo(f"Message {message.id} to {to}: {message.status}.")
 
 
@@ -237,8 +250,7 @@ def invoices_import(slug, email, files):
                 email=email,
                 source="cli",
             )
-        except PublishError as error:
-            db.session.rollback()
+        except PublishError as error:  # nothing of this file was written
             click.echo(f"{path.name}: error: {error}")
             failed += 1
             continue

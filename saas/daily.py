@@ -29,5 +29,4 @@ def run_daily() -> int:
         for task in daily_tasks():
             enqueue(task, tenant_id)
             queued += 1
-    db.session.commit()
     return queued

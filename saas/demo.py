@@ -25,9 +25,9 @@ DEMO_COMPANIES = {
         ("901234567-7", "customer", "pagos@cafetera.example"),
     ],
     "IT": [
-        ("01234567897", "issuer", "fatture@adriatica.example"),
-        ("02468135799", "customer", "amministrazione@rossi.example"),
-        ("01357924685", "customer", "contabilita@bianchi.example"),
+        ("01234560017", "issuer", "fatture@adriatica.example"),
+        ("02468130584", "customer", "amministrazione@rossi.example"),
+        ("01357920154", "customer", "contabilita@bianchi.example"),
     ],
     "MX": [
         ("AZT010101AB1", "issuer", "facturas@azteca.example"),
@@ -59,7 +59,6 @@ def create_demo_data() -> list[tuple[Tenant, User, str]]:
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
         with as_tenant(tenant):  # this tenant's rows, written while it is the current one
             rows += _demo_tenant(tenant)
-    db.session.commit()
     return rows
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from saas import transactions
 from saas.extensions import db
 from saas.tenancy import tenant_from_path
 
@@ -49,6 +50,7 @@ API_CODES = {
 
 def render_error(error: HTTPException):
     code = error.code or 500
+    transactions.doom()  # the view raised: nothing it wrote stands
     try:
         tenant_from_path()  # brand the error page when the URL names a tenant
     except Exception:  # the database itself may be what failed

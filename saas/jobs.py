@@ -17,6 +17,7 @@ from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from saas import transactions
 from saas.extensions import db
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def run_task(path: str, tenant_id: int | None, *ids):
                 log.warning("job %s skipped: tenant %s no longer exists", path, tenant_id)
                 return None
             g.tenant = tenant
-        return task(*ids)
+        return transactions.run_as_job(task, *ids)
 
 
 def redis_connection(app: Flask):

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, render_template
 from flask_babel import force_locale
-from sqlalchemy import String, Text, or_, select, update
+from sqlalchemy import String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
@@ -28,6 +28,7 @@ from saas.extensions import db
 from saas.jobs import enqueue, job, job_row
 from saas.tenancy.models import TenantOptional
 from saas.tenancy.scoping import all_tenants
+from saas.transactions import checkpoint, claim
 from saas.validation import one_line
 
 log = logging.getLogger(__name__)
@@ -135,21 +136,19 @@ def deliver(message_id: int) -> str | None:
         return None
     # Claim the row with one conditional write, so two workers never send it twice;
     # the lease in next_attempt_at lets `flush()` recover it if this worker dies.
-    claimed = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-        .values(
-            status=SENDING,
-            attempts=OutboxMessage.attempts + 1,
-            next_attempt_at=clock.now() + SENDING_LEASE,
-        )
-    ).rowcount
-    db.session.commit()
+    claimed = claim(
+        OutboxMessage,
+        OutboxMessage.id == message_id,
+        OutboxMessage.status == PENDING,
+        status=SENDING,
+        attempts=OutboxMessage.attempts + 1,
+        next_attempt_at=clock.now() + SENDING_LEASE,
+    )
+    checkpoint()  # the lease is taken before the slow part, in sight of other workers
     if not claimed:
         return None
     row = db.session.get(OutboxMessage, message_id)
     _attempt(row)
-    db.session.commit()
     return row.status
 
 
@@ -217,7 +216,6 @@ def _requeue(ids, reset_attempts: bool) -> int:
         if reset_attempts:
             row.attempts = 0
         enqueue(deliver, row.tenant_id, row.id)
-    db.session.commit()
     return len(ids)
 
 

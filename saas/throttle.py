@@ -15,7 +15,8 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from saas import clock
 from saas.audit import AuditEvent
@@ -23,8 +24,10 @@ from saas.extensions import db
 from saas.tenancy.scoping import all_tenants
 
 # Process-local locks for databases without advisory locks (the embedded SQLite setup
-# runs one process); striped, so the set stays small whatever the names.
-_STRIPES = [threading.Lock() for _ in range(64)]
+# runs one process); striped, so the set stays small whatever the names. Re-entrant: one
+# request may take two names that share a stripe, and holds both to its end.
+_STRIPES = [threading.RLock() for _ in range(64)]
+_HELD = "saas.throttle_locks"
 
 
 @contextmanager
@@ -33,15 +36,27 @@ def one_at_a_time(name: str):
 
     Without it, twenty simultaneous wrong passwords all read "4 failures so far" and all
     get checked. On PostgreSQL this is a transaction-level advisory lock, held by every
-    process until the transaction ends (so commit inside the section); elsewhere a lock
-    of this process.
+    process until the transaction ends; elsewhere a lock
+    of this process, held the same way: to the end of the transaction, where the
+    request's owner commits what the section recorded (see saas.transactions).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+    session = db.session()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
         yield
         return
-    with _STRIPES[zlib.crc32(name.encode()) % len(_STRIPES)]:
-        yield
+    lock = _STRIPES[zlib.crc32(name.encode()) % len(_STRIPES)]
+    lock.acquire()
+    session.connection()  # a transaction is open, so its end releases the lock
+    session.info.setdefault(_HELD, []).append(lock)
+    yield
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_locks(session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction, not a savepoint, has ended
+        for lock in session.info.pop(_HELD, ()):
+            lock.release()
 
 
 @dataclass(frozen=True)

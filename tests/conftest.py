@@ -161,7 +161,6 @@ def base_config(tmp_path: Path, **overrides) -> dict:
         "TENANTS_DIR": str(ROOT / "tenants"),
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "MAIL_RETRY_DELAYS": (0.2, 0.2),
-        "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
     return config
@@ -181,6 +180,7 @@ def make_app(database_url, tmp_path):
 
     def make(**overrides):
         app = create_app(base_config(tmp_path, DATABASE_URL=database_url, **overrides))
+        _test_blocks_own_their_transaction(app)
         apps.append(app)
         return app
 
@@ -193,6 +193,24 @@ def make_app(database_url, tmp_path):
     for app in apps:
         with app.app_context(), all_tenants():
             db.engine.dispose()
+
+
+def _test_blocks_own_their_transaction(app) -> None:
+    """A test's own `with app.app_context():` block is a unit of work, as a CLI command
+    is: what it wrote is committed when it ends without an error. Requests and jobs are
+    left to their own owner (saas.transactions): nothing is committed for them here."""
+
+    @app.teardown_request
+    def _served_a_request(exc):
+        g.test_served_request = True
+
+    @app.teardown_appcontext  # runs before Flask-SQLAlchemy's, which closes the session
+    def _commit_the_block(exc):
+        session = db.session()
+        served = g.get("test_served_request") or g.get("saas.job_owner")
+        if exc is None and session.is_active and not served:
+            session.expire_on_commit = False  # rows the block returns stay readable
+            session.commit()
 
 
 @pytest.fixture
@@ -231,6 +249,7 @@ def tenants(app):
 
     with app.app_context():
         sync_tenants()
+        db.session.commit()  # the test owns its transaction
         return {t.slug: TenantRef(t.id, t.slug) for t in db.session.scalars(db.select(Tenant))}
 
 

@@ -200,7 +200,8 @@ def build_side(app, ref) -> Side:
             batch = UploadBatch(tenant_id=tenant.id, user_id=staff.id, total=0)
             db.session.add(batch)
             db.session.commit()
-            export = start_export(person)  # zipped in-process
+            export = start_export(person)
+            db.session.commit()  # zipped in-process, once committed
             row = {"invoice": invoice.id, "export": export.id, "batch": batch.id, "key": key.id}
             row |= {"user": staff.id, "customer": invoice.customer_company_id}
             found.append((row, invoice, person, raw))

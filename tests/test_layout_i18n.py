@@ -136,9 +136,11 @@ def test_500_page_is_branded_and_translated(make_app):
         raise RuntimeError("kaboom")
 
     with app.app_context():
+        from saas.extensions import db
         from saas.tenancy.services import sync_tenants
 
         sync_tenants()
+        db.session.commit()  # the test owns its transaction
     response = app.test_client().get("/t/intertec/boom?lang=it")
     assert response.status_code == 500
     assert "Qualcosa è andato storto" in response.text

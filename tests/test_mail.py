@@ -21,6 +21,7 @@ def smtp_app(make_app, smtp):
         from saas.tenancy.services import sync_tenants
 
         sync_tenants()
+        db.session.commit()  # the test owns its transaction
         from saas.tenancy import load_tenant
 
         g.tenant = load_tenant("intertec")

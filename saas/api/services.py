@@ -17,7 +17,6 @@ from saas import audit
 from saas.auth import apikeys
 from saas.auth.models import User
 from saas.auth.services import authenticate
-from saas.extensions import db
 from saas.permissions import can
 from saas.portal.models import Invoice
 from saas.portal.visibility import (
@@ -66,8 +65,6 @@ def key_user(authorization: str | None, ip: str | None) -> tuple[User, apikeys.A
         )
     check = apikeys.check_api_key(raw.strip())
     if check.error is None:
-        if db.session.is_modified(check.key):
-            db.session.commit()  # the key's last use, once a minute
         return check.key.user, check.key
     wait = key_failures_wait(ip)
     audit.record(
@@ -76,7 +73,6 @@ def key_user(authorization: str | None, ip: str | None) -> tuple[User, apikeys.A
         reason=check.error,
         prefix=check.key.prefix if check.key else None,
     )
-    db.session.commit()
     if wait:
         raise ApiProblem(
             429,
@@ -123,9 +119,7 @@ def issue_key(user: User) -> tuple[apikeys.ApiKey, str]:
             "password_change_required",
             "Sign in to the portal and choose a new password before getting an API key.",
         )
-    key, raw = apikeys.create_api_key(user)
-    db.session.commit()
-    return key, raw
+    return apikeys.create_api_key(user)
 
 
 def query_value(args, name: str) -> str | None:

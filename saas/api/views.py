@@ -13,7 +13,7 @@ from saas.api import services
 from saas.api.openapi import document
 from saas.api.services import ApiProblem
 from saas.einvoice import MAX_BYTES
-from saas.extensions import csrf, db
+from saas.extensions import csrf
 from saas.portal import publishing
 from saas.portal.views import MIME, serve
 from saas.tenancy import current_tenant
@@ -95,13 +95,10 @@ def upload_invoice():
             current_tenant, xml_data, pdf_data, email=email, source="api", user_id=user.id
         )
     except publishing.IssuerNotAssigned as error:
-        db.session.rollback()
         raise ApiProblem(403, "issuer_not_assigned", str(error)) from None
     except publishing.NationalIdTaken as error:
-        db.session.rollback()
         raise ApiProblem(409, "national_id_taken", str(error)) from None
     except publishing.PublishError as error:
-        db.session.rollback()
         raise ApiProblem(422, "invalid_invoice", str(error)) from None
     first, *others = result.invoices
     body = services.invoice_json(first)

@@ -27,8 +27,6 @@ LAST_USE_PRECISION = timedelta(minutes=1)
 # The revocation reason of keys whose user became inactive without saying why.
 INACTIVE = "user_inactive"
 PREFIX_LENGTH = len(KEY_PREFIX) + 8
-# Roles that may hold a key (DESIGN §6: POST api-keys needs an Administrator or Biller).
-KEY_ROLES = ("admin", "biller")
 
 # What the API answers for a key that does not work, by reason.
 KEY_ERRORS = {

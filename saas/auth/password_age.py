@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import g
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from saas import audit, clock
 from saas.auth.models import User
 from saas.extensions import db
 from saas.jobs import job
 from saas.mail import absolute_url, send_email
+from saas.transactions import claim
 
 BANNER_FROM = timedelta(days=14)
 REMIND_AT = timedelta(days=7)
@@ -77,13 +78,9 @@ def remind_expiring_passwords() -> int:
     ).all()
     sent = 0
     for user in due:
-        claimed = db.session.execute(
-            update(User)
-            .where(User.id == user.id, User.password_reminded_at.is_(None))
-            .values(password_reminded_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not claimed:
+        if not claim(
+            User, User.id == user.id, User.password_reminded_at.is_(None), password_reminded_at=now
+        ):
             continue
         expires = password_expires_at(user, tenant)
         send_email(
@@ -98,6 +95,5 @@ def remind_expiring_passwords() -> int:
             link=absolute_url("auth.change_password"),
         )
         audit.record("password.reminder_sent", user_id=user.id)
-        db.session.commit()
         sent += 1
     return sent

@@ -59,7 +59,6 @@ def _throttled(tenant, subject: str, ip: str | None) -> int:
     wait = request_wait(tenant, subject, ip)
     if wait:
         audit.record("password_reset.throttled", subject=subject)
-        db.session.commit()
     return wait
 
 
@@ -94,7 +93,6 @@ def request_reset_by_tax_id(tenant, tax_id: str, ip: str | None, locale: str) ->
             return wait
         audit.record("password_reset.requested", subject=subject, flow="tax_id")
         enqueue(send_tax_id_reset, tenant.id, tax_id, locale, ip)
-        db.session.commit()
     return 0
 
 
@@ -126,7 +124,6 @@ def send_tax_id_reset(tax_id: str, locale: str, ip: str | None = None) -> None:
         # No shared mailbox: each recipient gets a link that resets only themselves.
         for user in recipients:
             _send_own_link(tenant, user, locale, flow="tax_id", ip=ip)
-    db.session.commit()
 
 
 def _send_own_link(tenant, user: User, locale: str, *, flow: str, ip: str | None) -> None:
@@ -157,7 +154,6 @@ def request_reset_by_email(tenant, email: str, ip: str | None, locale: str) -> i
             return wait
         audit.record("password_reset.requested", subject=subject, flow="email")
         enqueue(send_email_reset, tenant.id, email, locale, ip)
-        db.session.commit()
     return 0
 
 
@@ -168,7 +164,6 @@ def send_email_reset(email: str, locale: str, ip: str | None = None) -> None:
     if user is None or not user.active:
         return
     _send_own_link(tenant, user, locale, flow="email", ip=ip)
-    db.session.commit()
 
 
 @dataclass
@@ -212,7 +207,6 @@ def reset_password(raw: str, user_id: int, new_password: str) -> User | None:
     link = open_reset_link(raw)
     user = next((u for u in link.users if u.id == user_id), None) if link else None
     if user is None or tokens.consume(link.token.purpose, raw) is None:
-        db.session.rollback()
         return None
     change_password(user, new_password, reason=f"reset_{link.flow}")
     audit.record(
@@ -221,5 +215,4 @@ def reset_password(raw: str, user_id: int, new_password: str) -> User | None:
         flow=link.flow,
         company_id=link.company.id if link.company else None,
     )
-    db.session.commit()
     return user

@@ -240,14 +240,12 @@ def _check_password(tenant, user, subject, password, ip, device, failure_event) 
                 subject=subject,
                 where=failure_event,
             )
-            db.session.commit()
             return SignIn(throttled_for=wait)
         valid = verify_password(user.password_hash if user else None, password)
         if not (valid and user.active):
             _record_failure(failure_event, user, subject, device)
             if user is not None and user.active:
                 _warn_owner_when_locked(tenant, user, subject)
-            db.session.commit()
             return SignIn()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -323,11 +321,9 @@ def request_magic_link(tenant, email: str, ip: str | None = None) -> int:
         wait = magic_link_wait(tenant, email, ip)
         if wait:
             audit.record("magic_link.throttled", subject=f"email:{email}", wait=wait)
-            db.session.commit()
             return wait
         audit.record("magic_link.requested", subject=f"email:{email}")
         enqueue(send_magic_link, tenant.id, email)
-        db.session.commit()
     return 0
 
 
@@ -349,7 +345,6 @@ def send_magic_link(email: str) -> None:
         minutes=minutes,
     )
     audit.record("magic_link.sent", user_id=user.id)
-    db.session.commit()
 
 
 MAIL_PROVIDERS = {

@@ -16,7 +16,6 @@ from flask_login import current_user, login_user
 
 from saas.auth import services
 from saas.auth.models import User
-from saas.extensions import db
 from saas.tenancy import current_tenant
 
 
@@ -45,7 +44,6 @@ def start_session(user: User, *, remember: bool = False, method: str) -> None:
     login_user(user, remember=remember, fresh=True)
     session["sid"] = secrets.token_urlsafe(16)
     services.record_sign_in(user, method)
-    db.session.commit()
 
 
 def current_device() -> services.KnownDevice | None:

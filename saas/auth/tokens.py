@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from saas import clock
 from saas.extensions import db
 from saas.tenancy.models import TenantScoped
+from saas.transactions import claim
 
 PURPOSES = ("magic_link", "access_link", "set_password", "reset_tax_id", "reset_email")
 
@@ -91,15 +92,9 @@ def peek(purpose: str, raw: str) -> OneTimeToken | None:
 def consume(purpose: str, raw: str) -> OneTimeToken | None:
     """Use the token: one conditional write; only one caller ever gets it back.
 
-    The caller commits (with whatever the token unlocks, in the same transaction).
+    Spent in the transaction of whatever the token unlocks: both stand or neither.
     """
-    used = db.session.execute(
-        update(OneTimeToken)
-        .where(*_valid(purpose, raw))
-        .values(used_at=clock.now())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if used != 1:
+    if not claim(OneTimeToken, *_valid(purpose, raw), used_at=clock.now()):
         return None
     return db.session.scalars(
         select(OneTimeToken).where(OneTimeToken.token_hash == _digest(raw))

@@ -135,7 +135,6 @@ def magic_link(token: str):
     used = tokens.consume("magic_link", token)
     user = db.session.get(User, used.user_id) if used else None
     if user is None or not user.active:
-        db.session.commit()
         return render("auth/link_invalid.html", status=410)
     audit.record("magic_link.used", user_id=user.id)
     start_session(user, method="magic_link")
@@ -180,7 +179,6 @@ def google_callback():
     user = services.find_user_by_email(email) if info.get("email_verified") else None
     if user is None or not user.active:
         audit.record("google.unknown", subject=f"email:{email}")
-        db.session.commit()
         flash(
             _(
                 "There is no account for %(email)s at %(tenant)s. Sign in another way or "
@@ -231,7 +229,6 @@ def change_password():
                     form.new_password.errors.append(problem)
             if not problem:
                 services.change_password(user, form.new_password.data)
-                db.session.commit()
                 # This session goes on with the new session token; all others ended.
                 login_user(user, fresh=True)
                 flash(_("Your password has been updated."), "success")
@@ -272,7 +269,6 @@ def account():
         if not form.validate():
             return render("auth/account.html", status=422, form=form, user=user)
         user.locale = form.locale.data
-        db.session.commit()
         flash(_("Your preferences have been saved."), "success")
         response = redirect(url_for("auth.account"))
         response.delete_cookie("lang")  # the saved preference now decides
@@ -287,7 +283,6 @@ def logout():
         # Ends this and every other session of the user, remember-me cookies included.
         services.end_other_sessions(user)
         audit.record("signout", user_id=user.id)
-        db.session.commit()
         logout_user()
         # Only when signed in here: the cookie is shared by every tenant on this host,
         # and a sign-out at one portal must not end a session at another.

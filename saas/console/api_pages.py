@@ -69,7 +69,6 @@ def create_api_key():
             response.headers["Retry-After"] = str(check.throttled_for)
         return response
     _key, raw = apikeys.create_api_key(user)
-    db.session.commit()
     response = render("console/api.html", status=201, keys=_keys(user), new_key=raw, error=None)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -86,7 +85,6 @@ def check_api_key():
         check = apikeys.KeyCheck(error="throttled", wait=wait)
     elif check.error:
         audit.record("api.key_rejected", user_id=staff().id, reason=check.error, where="console")
-    db.session.commit()
     response = render("console/_check.html", "console/_check.html", check=check)
     if check.error == "throttled":
         response.status_code, response.headers["Retry-After"] = 429, str(wait)
@@ -100,7 +98,6 @@ def revoke_api_key(key_id: int):
     if key.user_id != staff().id and staff().role != "admin":
         abort(404)
     apikeys.revoke_api_key(key, by=staff())
-    db.session.commit()
     flash(_("Key %(prefix)s… revoked: it no longer works.", prefix=key.prefix), "success")
     return redirect(url_for("console.api_keys"), 303)
 

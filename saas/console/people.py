@@ -12,7 +12,6 @@ from saas.console import services as console
 from saas.console.blueprint import bp, staff
 from saas.console.forms import BuySeatsForm, CompanyForm, StaffUserForm
 from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
-from saas.extensions import db
 from saas.htmx import render
 from saas.permissions import ROLE_DESCRIPTIONS, ROLE_LABELS, ROLES, requires
 from saas.portal.models import Company
@@ -123,7 +122,6 @@ def users():
                 )
                 return redirect(url_for("console.users"), 303)
         return _page(form, 422)
-    db.session.commit()  # the plan's seat rows, made on first view
     return _page(form)
 
 
@@ -146,13 +144,11 @@ def edit_user(user_id: int):
                 password=form.password.data or None,
             )
         except ledger.SeatError as problem:
-            db.session.rollback()
             field = {"owner_credentials": form.email, "owner_scope": form.companies}.get(
                 problem.code, form.role
             )
             field.errors = [SEAT_PROBLEMS[problem.code]()]
         except UserError as problem:
-            db.session.rollback()
             show_user_problem(form, problem)
         else:
             flash(_("Changes to %(name)s saved.", name=user.name), "success")
@@ -179,7 +175,6 @@ def user_action(user_id: int, action: str):
     try:
         act(current_tenant, staff(), user)
     except ledger.SeatError as problem:
-        db.session.rollback()
         flash(SEAT_PROBLEMS[problem.code](), "error")
     else:
         messages = {

@@ -100,7 +100,6 @@ def save_issuer_company(tenant, by: User, *, tax_id: str, name: str, email: str 
     company.name, company.email = name, email or None
     db.session.flush()
     audit.record("company.saved", user_id=by.id, company=company.id, tax_id=tax_id)
-    db.session.commit()
     return company
 
 
@@ -181,7 +180,6 @@ def update_settings(tenant, user: User, values: dict, logo=None, remove_logo=Fal
     if changed:
         tenant.console_settings = sorted(set(tenant.console_settings or ()) | set(changed))
         audit.record("tenant.settings_changed", user_id=user.id, fields=changed)
-    db.session.commit()
     return changed
 
 

@@ -13,7 +13,6 @@ from saas.console import uploads as bulk
 from saas.console.blueprint import bp, staff
 from saas.einvoice import MAX_BYTES
 from saas.errors import render_error
-from saas.extensions import db
 from saas.htmx import render
 from saas.permissions import can, requires
 from saas.portal import publishing
@@ -56,7 +55,6 @@ def upload():
                     user_id=staff().id,
                 )
             except publishing.PublishError as problem:
-                db.session.rollback()
                 error = str(problem)
             else:
                 numbers = ", ".join(i.number for i in result.invoices)

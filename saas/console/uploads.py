@@ -29,6 +29,7 @@ from saas.extensions import db
 from saas.jobs import enqueue, job, job_row
 from saas.portal import publishing
 from saas.storage import get_storage, tenant_key
+from saas.transactions import checkpoint, claim
 
 MAX_FILES = 1000  # per upload, counting the files inside a zip
 # A zip may be as large as a request (MAX_CONTENT_LENGTH); what its members may expand to
@@ -38,7 +39,7 @@ CHUNK_BYTES = 1024 * 1024
 # Entries a zip's directory may list (directories and macOS "__MACOSX" copies included).
 MAX_ZIP_ENTRIES = 4 * MAX_FILES
 ZIP_TAIL_BYTES = 22 + 65535  # the end record and the longest comment after it
-PROGRESS_EVERY = 0.5  # seconds between progress commits
+PROGRESS_EVERY = 0.5  # seconds between progress updates
 INVOICE_SUFFIXES = (".xml", ".p7m")
 
 
@@ -114,34 +115,33 @@ def start_upload(user: User, uploads) -> UploadBatch:
         raise UploadError("too_many")
     limits = upload_limits()
     batch = UploadBatch(tenant_id=user.tenant_id, user_id=user.id, status="queued")
-    db.session.add(batch)
-    db.session.flush()
     storage = get_storage()
     stored, expanded = [], 0
     try:
-        for upload in uploads:
-            name = file_name(upload.filename)
-            kind = _kind(name)
-            if kind is None:
-                raise UploadError("unknown_type:" + name)
-            limit = limits["zip_bytes"] if kind == "zip" else MAX_BYTES
-            if kind == "zip":
-                expanded += _declared_size(upload.stream)
-                if expanded > limits["expanded_bytes"]:
-                    raise UploadError("expands_too_much:" + name)
-            key = tenant_key(user.tenant_id, "uploads", str(batch.id), f"{uuid.uuid4().hex}")
-            mimetype = upload.mimetype or "application/octet-stream"
-            size = _store_bounded(storage, key, upload.stream, limit, mimetype, name)
-            stored.append({"name": name, "key": key, "size": size, "kind": kind})
+        with db.session.begin_nested():  # a refused upload leaves no batch behind
+            db.session.add(batch)
+            db.session.flush()
+            for upload in uploads:
+                name = file_name(upload.filename)
+                kind = _kind(name)
+                if kind is None:
+                    raise UploadError("unknown_type:" + name)
+                limit = limits["zip_bytes"] if kind == "zip" else MAX_BYTES
+                if kind == "zip":
+                    expanded += _declared_size(upload.stream)
+                    if expanded > limits["expanded_bytes"]:
+                        raise UploadError("expands_too_much:" + name)
+                key = tenant_key(user.tenant_id, "uploads", str(batch.id), uuid.uuid4().hex)
+                mimetype = upload.mimetype or "application/octet-stream"
+                size = _store_bounded(storage, key, upload.stream, limit, mimetype, name)
+                stored.append({"name": name, "key": key, "size": size, "kind": kind})
     except UploadError:
         for item in stored:
             storage.delete(item["key"])
-        db.session.rollback()
         raise
     batch.files = stored
     audit.record("upload.started", user_id=user.id, batch=batch.id, files=len(stored))
     enqueue(process_upload, user.tenant_id, batch.id)
-    db.session.commit()
     return batch
 
 
@@ -325,11 +325,16 @@ def process_upload(batch_id: int) -> None:
     """
     tenant = g.tenant
     batch = job_row(UploadBatch, batch_id, "process_upload")
-    if batch is None or batch.status != "queued":
+    if batch is None:
         return
+    claimed = claim(
+        UploadBatch, UploadBatch.id == batch_id, UploadBatch.status == "queued", status="running"
+    )
+    checkpoint()  # taken, in sight of other workers
+    if not claimed:
+        return
+    batch = db.session.get(UploadBatch, batch_id)
     user = db.session.get(User, batch.user_id)
-    batch.status = "running"
-    db.session.commit()
     folder = tempfile.TemporaryDirectory(prefix="saas-upload-")
     reader = _Reader(get_storage(), folder.name, upload_limits())
     try:
@@ -337,13 +342,14 @@ def process_upload(batch_id: int) -> None:
         pdfs = {stem(e.name): e for e in entries if e.problem is None and e.kind == "pdf"}
         invoices = [e for e in entries if e.kind != "pdf" or e.problem is not None]
         batch.total = len(invoices)
-        db.session.commit()
+        checkpoint()
         results, last = [], time.monotonic()
         for done, entry in enumerate(invoices, 1):
             results.extend(_process_entry(tenant, user, entry, pdfs.get(stem(entry.name)), reader))
             if time.monotonic() - last > PROGRESS_EVERY:
                 _save_progress(batch_id, done, results)
                 last = time.monotonic()
+            checkpoint()  # each file's invoices stand on their own, as with one upload
         invoice_stems = {stem(e.name) for e in invoices}
         for entry in entries:
             if (
@@ -363,12 +369,11 @@ def process_upload(batch_id: int) -> None:
             present=batch.count("present"),
             errors=batch.count("error"),
         )
-        db.session.commit()
     except Exception as error:
         db.session.rollback()
         batch = db.session.get(UploadBatch, batch_id)
         batch.status, batch.error, batch.finished_at = "failed", str(error)[:1000], clock.now()
-        db.session.commit()
+        checkpoint()  # the failure is recorded before the job itself fails
         raise
     finally:
         reader.close()
@@ -398,8 +403,7 @@ def _process_entry(tenant, user, entry: _Entry, pdf: _Entry | None, reader: _Rea
 def _publish_file(tenant, user, name: str, data: bytes, pdf: bytes | None) -> dict:
     try:
         result = publishing.publish(tenant, data, pdf, source="console", user_id=user.id)
-    except publishing.PublishError as problem:
-        db.session.rollback()
+    except publishing.PublishError as problem:  # nothing of this file was written
         return {"file": name, "status": "error", "message": str(problem)}
     numbers = [i.number for i in result.invoices]
     return {
@@ -416,7 +420,6 @@ def _save_progress(batch_id: int, done: int, results: list[dict]) -> None:
         .where(UploadBatch.id == batch_id)
         .values(done=done, results=list(results))
     )
-    db.session.commit()
 
 
 def own_upload(user: User, batch_id: int) -> UploadBatch | None:

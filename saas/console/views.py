@@ -97,7 +97,6 @@ def resend_access(company_id: int):
         return redirect(url_for("console.customers"))
     for user in people:
         onboarding.send_access(current_tenant, user)
-    db.session.commit()
     flash(
         _(
             "A new access email went to %(emails)s; earlier links no longer work.",

@@ -19,6 +19,7 @@ from saas.portal.models import ExportJob, Invoice
 from saas.portal.visibility import pending_ids, visible_invoices
 from saas.portal.zipwriter import StoredZipWriter
 from saas.storage import get_storage, tenant_key
+from saas.transactions import checkpoint, claim
 
 
 def start_export(user: User, company_id=None) -> ExportJob | None:
@@ -45,17 +46,15 @@ def start_export(user: User, company_id=None) -> ExportJob | None:
         invoice_ids=ids,
         total=len(ids),
     )
-    db.session.add(export)
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            db.session.add(export)
     except IntegrityError:  # the other click won: show its export
-        db.session.rollback()
         return db.session.scalars(
             select(ExportJob).where(ExportJob.active_for_user == user.id)
         ).first()
     audit.record("export.started", user_id=user.id, export_id=export.id, count=len(ids))
     enqueue(build_export, user.tenant_id, export.id)
-    db.session.commit()
     return export
 
 
@@ -86,15 +85,10 @@ def build_export(export_id: int) -> None:
     tenant = g.tenant
     if job_row(ExportJob, export_id, "build_export") is None:
         return
-    claimed = db.session.execute(
-        update(ExportJob)
-        .where(
-            ExportJob.id == export_id,
-            ExportJob.status == "queued",
-        )
-        .values(status="running")
-    ).rowcount
-    db.session.commit()
+    claimed = claim(
+        ExportJob, ExportJob.id == export_id, ExportJob.status == "queued", status="running"
+    )
+    checkpoint()  # other workers see it taken
     if not claimed:
         return
     export = db.session.get(ExportJob, export_id)
@@ -131,13 +125,12 @@ def build_export(export_id: int) -> None:
         export.status, export.error = "failed", f"{type(error).__name__}: {error}"[:2000]
     export.active_for_user = None
     export.finished_at = clock.now()
-    db.session.commit()
 
 
 def _progress(export_id: int, done: int) -> None:
     # Committed at once, so the progress bar sees it while the zip is being built.
     db.session.execute(update(ExportJob).where(ExportJob.id == export_id).values(done=done))
-    db.session.commit()
+    checkpoint()
 
 
 def _unique_name(name: str, used: set[str]) -> str:

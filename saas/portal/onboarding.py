@@ -6,17 +6,16 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from saas import audit, clock
 from saas.auth import tokens
 from saas.auth.models import User
 from saas.auth.services import end_other_sessions
-from saas.extensions import db
 from saas.mail import absolute_url, send_email
 from saas.portal.models import Invoice
 from saas.security import hash_password
+from saas.transactions import claim
 
 ACCESS_LINK_TTL = timedelta(days=7)
 
@@ -30,13 +29,7 @@ def onboard(tenant, user: User, first_invoice: Invoice | None = None) -> bool:
     if user.welcomed_at is not None:  # known already: no need to ask the database
         return False
     now = clock.now()
-    claimed = db.session.execute(
-        update(User)
-        .where(User.id == user.id, User.welcomed_at.is_(None))
-        .values(welcomed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    if not claim(User, User.id == user.id, User.welcomed_at.is_(None), welcomed_at=now):
         return False
     set_committed_value(user, "welcomed_at", now)  # what the row now says
     send_access(tenant, user, first=True, invoice=first_invoice)

@@ -1,9 +1,9 @@
 """Publishing: the one way an invoice enters the portal (command line, console, API).
 
 `publish()` reads the XML, finds or creates the customer company and its recipients,
-stores the files under the tenant's keys, adds the invoice, commits, and lets the
-outbox send the mail. The same national id from the same issuer returns the existing
-invoice unchanged; from another issuer it is a conflict.
+stores the files under the tenant's keys and adds the invoice; the caller's transaction
+owner commits, and the outbox sends the mail after that. The same national id from the
+same issuer returns the existing invoice unchanged; from another issuer it is a conflict.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def publish(
     source: str = "cli",
     user_id: int | None = None,
 ) -> Published:
-    """Publish every invoice in `xml` for `tenant`, then commit (mail goes after commit)."""
+    """Add every invoice in `xml` for `tenant`: all of them or, raising, none."""
     try:
         records = read_invoices(xml)
     except EInvoiceError as error:
@@ -100,15 +100,26 @@ def publish(
     # A limited uploader vouches only for their own issuers' invoices: a recipient they
     # add sees only those (see visible_invoices).
     limited = issuers is not None
-    for record in records:
-        invoice, created = _publish_one(
-            tenant, record, xml, pdf, email, source, user_id, limited=limited
-        )
-        result.invoices.append(invoice)
-        result.created.append(created)
-        if created and email is None and invoice.customer.mail_problem == INVALID_ADDRESS:
-            result.invalid_addresses.append(invoice.customer.mail_problem_detail)
+    stored: list[str] = []
+    try:
+        with db.session.begin_nested():  # a FatturaPA file's several invoices, or none
+            for record in records:
+                invoice, created = _publish_one(
+                    tenant, record, xml, pdf, email, source, user_id, stored, limited=limited
+                )
+                result.invoices.append(invoice)
+                result.created.append(created)
+                if created and email is None and invoice.customer.mail_problem == INVALID_ADDRESS:
+                    result.invalid_addresses.append(invoice.customer.mail_problem_detail)
+    except Exception:
+        _remove_files(stored)
+        raise
     return result
+
+
+def _remove_files(keys: list[str]) -> None:
+    for key in keys:
+        get_storage().delete(key)
 
 
 def _same_invoice(record: InvoiceRecord) -> Invoice | None:
@@ -130,39 +141,31 @@ def _same_invoice(record: InvoiceRecord) -> Invoice | None:
     return None
 
 
-def _publish_one(tenant, record: InvoiceRecord, xml, pdf, email, source, user_id, *, limited):
-    """Add one invoice and commit; a uniqueness race with another writer is retried once."""
+def _publish_one(
+    tenant, record: InvoiceRecord, xml, pdf, email, source, user_id, stored, *, limited
+):
+    """Add one invoice (its file keys go to `stored`); a uniqueness race with another
+    writer is retried once."""
     for attempt in (1, 2):
         existing = _same_invoice(record)
         if existing is not None:
             return existing, False
-        stored: list[str] = []
+        mine: list[str] = []
         try:
-            invoice = _add_invoice(
-                tenant, record, xml, pdf, email, source, user_id, stored, limited=limited
-            )
-            _commit_keeping_state()
-            return invoice, True
+            with db.session.begin_nested():
+                invoice = _add_invoice(
+                    tenant, record, xml, pdf, email, source, user_id, mine, limited=limited
+                )
         except IntegrityError:
             # Someone else added this invoice, its company or its recipient just now:
             # start again from what they committed.
-            db.session.rollback()
-            for key in stored:
-                get_storage().delete(key)
+            _remove_files(mine)
             if attempt == 2:
                 raise
+            continue
+        stored.extend(mine)
+        return invoice, True
     raise AssertionError("unreachable")
-
-
-def _commit_keeping_state() -> None:
-    """Commit without expiring what is loaded: the rows just written are what the
-    database now holds, so the caller's answer needs no second round of SELECTs."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
 
 
 def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, limited) -> Invoice:
@@ -188,7 +191,7 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, li
     if email or xml_address or problem:
         customer.mail_problem = INVALID_ADDRESS if problem and not email else None
         customer.mail_problem_detail = problem[:300] if problem and not email else None
-    # Files first, under keys we make; a failed commit removes them again.
+    # Files first, under keys we make; a refused write removes them again.
     folder = uuid.uuid4().hex
     storage = get_storage()
     xml_key = tenant_key(tenant.id, "invoices", folder, "invoice.xml")

@@ -110,7 +110,6 @@ def download(invoice_id: int, what: str):
     if key is None:
         abort(404)
     visibility.record_download(user, found, what)
-    db.session.commit()
     return serve(key, found.file_name(what), MIME[what])
 
 
@@ -185,7 +184,6 @@ def export_zip(export_id: int):
     visibility.mark_downloaded(ids)
     if found.downloaded_at is None:
         found.downloaded_at = clock.now()
-    db.session.commit()
     name = f"{current_tenant.slug}-{found.created_at.date().isoformat()}-{found.id}.zip"
     return serve(found.zip_key, name, MIME["zip"])
 
@@ -207,11 +205,9 @@ def access(token: str):
         abort(400)
     used = tokens.consume("access_link", token)
     if used is None:
-        db.session.commit()
         return render("portal/access_invalid.html", status=410)
     user = db.session.get(User, used.user_id)
     audit.record("access_link.used", user_id=user.id)
-    db.session.commit()
     flash(_("Sign in with the password we sent you in a second email."), "info")
     return redirect(url_for("auth.login", login=user.username))
 
@@ -232,7 +228,6 @@ def set_password(token: str):
             if problem:
                 form.new_password.errors.append(problem)
             elif tokens.consume("set_password", token) is None:
-                db.session.commit()
                 return render("portal/access_invalid.html", status=410)
             else:
                 auth_services.change_password(user, form.new_password.data, reason="first access")

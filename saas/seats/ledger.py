@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from saas.auth.models import User
 from saas.extensions import db
 from saas.plans import PLANS, Plan
 from saas.seats.models import Seat, SeatPurchase
+from saas.transactions import claim
 
 
 class SeatError(ValueError):
@@ -33,12 +34,17 @@ def seats_in(*states):
     return select(Seat).where(Seat.state.in_(states))
 
 
-def ensure_plan_seats(tenant) -> None:
-    """The plan's included seats exist as rows (a plan change up adds the missing ones)."""
+def _missing_plan_seats(tenant) -> int:
     have = db.session.scalar(
         select(func.count(Seat.id)).where(Seat.purchase_id.is_(None), Seat.state != "expired")
     )
-    for _ in range(plan_of(tenant).extra_users_included - have):
+    return max(0, plan_of(tenant).extra_users_included - have)
+
+
+def ensure_plan_seats(tenant) -> None:
+    """The plan's included seats exist as rows (a plan change up adds the missing ones).
+    Written only by what takes a seat: reading the ledger writes nothing."""
+    for _ in range(_missing_plan_seats(tenant)):
         db.session.add(Seat(tenant_id=tenant.id, state="free"))
     db.session.flush()
 
@@ -57,7 +63,7 @@ class SeatSummary:
 
 
 def summary(tenant) -> SeatSummary:
-    ensure_plan_seats(tenant)
+    """The ledger as it stands; plan seats not yet written as rows count as free."""
     counts = dict(
         db.session.execute(select(Seat.state, func.count(Seat.id)).group_by(Seat.state)).all()
     )
@@ -67,6 +73,7 @@ def summary(tenant) -> SeatSummary:
         )
     )
     assigned, burned, free = (counts.get(s, 0) for s in ("assigned", "burned", "free"))
+    free += _missing_plan_seats(tenant)
     return SeatSummary(assigned + burned + free, assigned, burned, free, int(pending))
 
 
@@ -88,13 +95,7 @@ def take_seat(tenant, user: User) -> None:
         seats_in("free").order_by(Seat.purchase_id.is_not(None), Seat.id)
     ).all()
     for seat in candidates:
-        claimed = db.session.execute(
-            update(Seat)
-            .where(Seat.id == seat.id, Seat.state == "free")
-            .values(state="assigned", user_id=user.id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed:
+        if claim(Seat, Seat.id == seat.id, Seat.state == "free", state="assigned", user_id=user.id):
             db.session.expire(seat)
             return
     raise SeatError("no_free_seat")

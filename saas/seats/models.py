@@ -19,8 +19,6 @@ from saas import clock
 from saas.extensions import db
 from saas.tenancy.models import TenantScoped
 
-SEAT_STATES = ("free", "assigned", "burned", "expired")
-
 
 class SeatPurchase(TenantScoped, db.Model):
     __tablename__ = "seat_purchase"

@@ -59,7 +59,6 @@ def create_platform_admin(*, email: str, name: str, password: str) -> PlatformAd
     db.session.add(admin)
     db.session.flush()
     audit.record("platform.admin_created", subject=f"platform:{email}")
-    db.session.commit()
     return admin
 
 
@@ -98,7 +97,6 @@ def login():
             admin = db.session.scalar(select(PlatformAdmin).where(PlatformAdmin.email == email))
             if wait:
                 audit.record("platform.signin_throttled", subject=subject)
-                db.session.commit()
                 response = render(
                     "auth/throttled.html",
                     status=429,
@@ -116,10 +114,8 @@ def login():
                 session[SESSION_KEY] = admin.session_token
                 session[SESSION_STARTED] = int(time.time())
                 audit.record("platform.signin", subject=subject)
-                db.session.commit()
                 return redirect(url_for("platform.index"))
             audit.record("platform.signin_failed", subject=subject)
-            db.session.commit()
         error, status = _("The email or password is not correct."), 401
     return render("platform/login.html", status=status, error=error)
 
@@ -130,7 +126,6 @@ def logout():
     if operator is not None:  # the session's token dies with it, wherever it was copied
         operator.session_token = secrets.token_urlsafe(32)
         audit.record("platform.signout", subject=f"platform:{operator.email}")
-        db.session.commit()
     session.pop(SESSION_KEY, None)
     return redirect(url_for("platform.login"))
 
@@ -143,7 +138,6 @@ def index():
     for tenant in tenants:
         with as_tenant(tenant):  # each summary counts that tenant's seats only
             rows.append((tenant, ledger.plan_of(tenant), ledger.summary(tenant)))
-    db.session.commit()  # summary() may have created a plan's seat rows
     pending = db.session.scalars(
         select(SeatPurchase)
         .where(SeatPurchase.status == "pending")

@@ -22,6 +22,7 @@ from saas.jobs import job
 from saas.mail import absolute_url, send_email
 from saas.seats.ledger import SeatError, plan_of, seats_in
 from saas.seats.models import PlatformAdmin, Seat, SeatPurchase
+from saas.transactions import claim
 
 PURCHASE_TERM = timedelta(days=365)
 REMIND_BEFORE = timedelta(days=30)
@@ -78,7 +79,6 @@ def request_purchase(tenant, by: User, quantity: int) -> SeatPurchase:
             requester=by,
             link=absolute_url("platform.index"),
         )
-    db.session.commit()
     return purchase
 
 
@@ -110,19 +110,15 @@ def _tell_admins(tenant, template: str, purchase: SeatPurchase, page: str) -> No
 
 def activate_purchase(purchase: SeatPurchase, operator: PlatformAdmin) -> None:
     """Confirm a pending purchase: its seats exist for a year; the Administrators are told."""
-    claimed = db.session.execute(
-        update(SeatPurchase)
-        .where(SeatPurchase.id == purchase.id, SeatPurchase.status == "pending")
-        .values(
-            status="active",
-            activated_at=clock.now(),
-            expires_at=clock.now() + PURCHASE_TERM,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        db.session.rollback()
-        raise SeatError("not_pending")
+    if not claim(
+        SeatPurchase,
+        SeatPurchase.id == purchase.id,
+        SeatPurchase.status == "pending",
+        status="active",
+        activated_at=clock.now(),
+        expires_at=clock.now() + PURCHASE_TERM,
+    ):
+        raise SeatError("not_pending")  # nothing written: another operator was first
     db.session.refresh(purchase)
     for _ in range(purchase.quantity):
         db.session.add(Seat(tenant_id=purchase.tenant_id, purchase_id=purchase.id, state="free"))
@@ -135,7 +131,6 @@ def activate_purchase(purchase: SeatPurchase, operator: PlatformAdmin) -> None:
         operator=operator.email,
     )
     _tell_admins(tenant, "seats_activated", purchase, "console.users")
-    db.session.commit()
 
 
 def expire_purchases(tenant) -> int:
@@ -180,7 +175,6 @@ def expire_purchases(tenant) -> int:
         audit.record("seats.expired", tenant_id=tenant.id, purchase=purchase.id)
     if expired:
         _rebalance(tenant, displaced)
-    db.session.commit()
     return len(expired)
 
 

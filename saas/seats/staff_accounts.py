@@ -61,19 +61,15 @@ def create_user(tenant, by: User | None, *, name, email, password, role, compani
 
     Raises SeatError("no_free_seat") or UserError; nothing is written then.
     """
-    try:
+    with db.session.begin_nested():  # a refusal undoes the user row, and only it
         user = create_staff_user(
             tenant, email=email, name=name, role=role, password=password, companies=companies
         )
         if not user.is_owner:
             take_seat(tenant, user)
-        if by is not None:  # an Administrator chose the password: changed at first sign-in
-            user.must_change_password = True
-        audit.record("seat.assigned", user_id=by.id if by else None, target=user.id)
-        db.session.commit()
-    except (SeatError, UserError):
-        db.session.rollback()
-        raise
+    if by is not None:  # an Administrator chose the password: changed at first sign-in
+        user.must_change_password = True
+    audit.record("seat.assigned", user_id=by.id if by else None, target=user.id)
     return user
 
 
@@ -124,7 +120,6 @@ def update_user(tenant, by: User, user: User, *, name, email, role, companies, p
         change_password(user, password, reason="set_by_admin" if by.id != user.id else "changed")
         user.must_change_password = by.id != user.id
     audit.record("user.updated", user_id=by.id, target=user.id, fields=changed)
-    db.session.commit()
 
 
 def deactivate_user(tenant, by: User, user: User) -> None:
@@ -134,20 +129,14 @@ def deactivate_user(tenant, by: User, user: User) -> None:
     end_other_sessions(user)
     revoke_user_keys(user, "user_deactivated")
     audit.record("user.deactivated", user_id=by.id, target=user.id)
-    db.session.commit()
 
 
 def reactivate_user(tenant, by: User, user: User) -> None:
     """A deactivated user comes back; one who lost the seat at an expiry needs a free one."""
     if not user.is_owner and seat_of(user) is None:
-        try:
-            take_seat(tenant, user)
-        except SeatError:
-            db.session.rollback()
-            raise
+        take_seat(tenant, user)  # raises before anything is written when none is free
     user.active = True
     audit.record("user.reactivated", user_id=by.id, target=user.id)
-    db.session.commit()
 
 
 def delete_user(tenant, by: User, user: User) -> None:
@@ -170,4 +159,3 @@ def delete_user(tenant, by: User, user: User) -> None:
     audit.record(
         "user.deleted", user_id=by.id, target=user.id, email=original[0], username=original[1]
     )
-    db.session.commit()

@@ -41,12 +41,23 @@ class NoTenantError(RuntimeError):
     """Tenant-owned rows were asked for where no tenant was resolved."""
 
 
+def _flush_in_scope() -> None:
+    # What a block wrote is flushed before its scope ends: flushed later, at the
+    # owner's commit, it would be checked (and on PostgreSQL written) under another.
+    from saas.extensions import db
+
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+
+
 @contextmanager
 def all_tenants():
     """The one escape: the block works across tenants, on purpose."""
     setattr(g, _SPANNING, getattr(g, _SPANNING, 0) + 1)
     try:
         yield
+        _flush_in_scope()
     finally:
         setattr(g, _SPANNING, getattr(g, _SPANNING) - 1)
 
@@ -60,6 +71,7 @@ def as_tenant(tenant):
     setattr(g, _SPANNING, 0)
     try:
         yield tenant
+        _flush_in_scope()
     finally:
         g.tenant = saved[0]
         setattr(g, _SPANNING, saved[1])

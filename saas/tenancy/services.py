@@ -29,7 +29,6 @@ def sync_tenants(tenants_dir: str | Path | None = None) -> list[tuple[str, str]]
     results = []
     for spec in specs:
         results.append((spec.slug, _apply(spec)))
-    db.session.commit()
     return results
 
 

@@ -51,7 +51,8 @@ def upload_peak(app, tenant_ref, path) -> tuple[int, UploadBatch]:
             gc.collect()
             tracemalloc.start()
             try:
-                batch_id = console.start_upload(user, [upload]).id  # the job runs at commit
+                batch_id = console.start_upload(user, [upload]).id
+                db.session.commit()  # the job runs at commit
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()

@@ -351,6 +351,7 @@ def test_settings_apply_at_once_and_survive_a_sync(app, tenants):
         ).one()
         assert set(event.data["fields"]) >= {"name", "primary_color", "support_phones"}
         sync_tenants()
+        db.session.commit()  # the test owns its transaction
         tenant = db.session.scalars(select(Tenant).filter_by(slug="intertec")).one()
         assert tenant.name == "Intertec Colombia" and tenant.primary_color == "#7a1f5c"
 
