@@ -133,9 +133,10 @@ def bench_app(database_url: str, folder: Path):
 
 def floor(database_url: str, folder: Path, files: list[bytes]) -> float:
     """Parse and insert, nothing else: the rate the API is measured against."""
+    from saas.companies import Company
     from saas.einvoice import read_invoices
     from saas.extensions import db
-    from saas.portal.models import Company, Invoice
+    from saas.portal.models import Invoice
     from saas.tenancy.models import Tenant
 
     app = bench_app(database_url, folder)

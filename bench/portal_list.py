@@ -57,9 +57,10 @@ def build_app(url: str, folder: Path):
 
 
 def fill(app, rows: int, heavy: int):
-    from saas.auth.models import User, membership
+    from saas.auth.models import User
+    from saas.companies import Company, membership
     from saas.extensions import db
-    from saas.portal.models import Company, Invoice
+    from saas.portal.models import Invoice
     from saas.tenancy import all_tenants
     from saas.tenancy.models import Tenant
 

@@ -92,7 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(portal_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(api_bp)
-    from saas.seats.platform import bp as platform_bp
+    from saas.platform.views import bp as platform_bp
 
     app.register_blueprint(platform_bp)
     return app

@@ -105,7 +105,7 @@ def users_create(slug, email, name, role, password):
 @click.option("--password", required=True, help="At least 10 characters.")
 def platform_create_admin(email, name, password):
     """Create an operator of the platform console at /platform/ (activates seat purchases)."""
-    from saas.seats.platform import PlatformError, create_platform_admin
+    from saas.platform.views import PlatformError, create_platform_admin
 
     try:
         admin = create_platform_admin(email=email, name=name, password=password)

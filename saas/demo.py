@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from saas import clock
 from saas.auth.models import User
-from saas.auth.services import create_staff_user
+from saas.companies import Company
 from saas.demo_invoices import cfdi_invoice, fatturapa_invoice, simple_pdf, ubl_invoice
 from saas.extensions import db
-from saas.portal.models import Company
+from saas.seats import staff_accounts
 from saas.security import hash_password
 from saas.tenancy.models import Tenant
 from saas.tenancy.scoping import as_tenant
@@ -69,8 +69,9 @@ def _demo_tenant(tenant: Tenant) -> list[tuple[Tenant, User, str]]:
     password = demo_password(tenant)
     admin = db.session.scalars(select(User).where(User.email == email)).first()
     if admin is None:
-        admin = create_staff_user(
+        admin = staff_accounts.create_user(  # the first staff member: the owner, no seat
             tenant,
+            None,
             email=email,
             name="Demo Admin",
             role="admin",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import re
+from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError, numbers
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import format_date, format_datetime, format_percent, get_locale, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from saas.extensions import babel
@@ -153,3 +155,15 @@ def init_app(app: Flask) -> None:
         language_names=LANGUAGE_NAMES,
         current_locale=lambda: str(get_locale()),
     )
+
+
+def parse_day(name: str, errors: dict) -> date | None:
+    """The query parameter `name` as a date (YYYY-MM-DD); a bad one is put in `errors`."""
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = _("Use a date such as %(example)s.", example="2026-01-31")
+        return None

@@ -23,6 +23,7 @@ from saas.extensions import db
 log = logging.getLogger(__name__)
 QUEUES = ("default", "mail", "exports")
 _PENDING = "saas.pending_jobs"
+_MARKS = "saas.pending_jobs_at_savepoints"
 
 
 def job(queue: str = "default"):
@@ -71,16 +72,32 @@ def enqueue(task, tenant_id: int | None, *ids, delay: float | None = None) -> No
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session):
+    if session.in_nested_transaction():
+        return  # a savepoint was released, not the transaction committed: wait for it
     calls = session.info.pop(_PENDING, None)
+    session.info.pop(_MARKS, None)
     if calls:
         app = current_app._get_current_object()
         for call in calls:
             _dispatch(app, call)
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session, transaction):
+    if transaction.nested:  # what was queued before it survives its rollback
+        marks = session.info.setdefault(_MARKS, {})
+        marks[id(transaction)] = len(session.info.get(_PENDING, ()))
+
+
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session):
+    if session.in_nested_transaction():  # a savepoint: drop only what it queued
+        mark = session.info.get(_MARKS, {}).pop(id(session.get_nested_transaction()), None)
+        if mark is not None and _PENDING in session.info:
+            del session.info[_PENDING][mark:]
+        return
     session.info.pop(_PENDING, None)
+    session.info.pop(_MARKS, None)
 
 
 def _dispatch(app: Flask, call) -> None:

@@ -78,7 +78,6 @@ def send_email(to: str, template: str, *, tenant, locale: str | None = None, **c
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", **context)
     sender = current_app.config["MAIL_FROM"]
-    backend = current_app.config["MAIL"]["backend"]
     message = OutboxMessage(
         tenant_id=tenant.id if tenant else None,
         template=template,
@@ -90,7 +89,7 @@ def send_email(to: str, template: str, *, tenant, locale: str | None = None, **c
         html_body=html,
         message_id=make_msgid(domain=sender.rpartition("@")[2] or "localhost"),
         locale=locale,
-        status=KEPT if backend == "outbox" else PENDING,
+        status=KEPT if mail_backend().keeps_only else PENDING,
     )
     db.session.add(message)
     db.session.flush()
@@ -113,6 +112,41 @@ def build_message(row: OutboxMessage) -> EmailMessage:
 
 class PermanentFailure(Exception):
     """The server refused the message for good (e.g. the recipient does not exist)."""
+
+
+class MailBackend:
+    """Where a message goes when its delivery job runs: one interface, chosen by
+    MAIL_URL, as storage is by STORAGE_URL."""
+
+    keeps_only = False  # True: messages stay in the outbox (`kept`), no job sends them
+
+    def send(self, message: EmailMessage) -> None:
+        """Hand `message` over; PermanentFailure if refused for good, OSError or
+        smtplib.SMTPException if worth trying again."""
+        raise NotImplementedError
+
+
+class OutboxOnly(MailBackend):
+    """MAIL_URL=outbox://: kept and shown at /dev/outbox, for development."""
+
+    keeps_only = True
+
+    def send(self, message: EmailMessage) -> None:
+        raise RuntimeError("the outbox backend keeps messages; it sends none")
+
+
+class Smtp(MailBackend):
+    def __init__(self, settings: dict):
+        self.settings = settings
+
+    def send(self, message: EmailMessage) -> None:
+        smtp_send(self.settings, message)
+
+
+def mail_backend() -> MailBackend:
+    """The backend of the current app's MAIL settings (read each time: tests change them)."""
+    settings = current_app.config["MAIL"]
+    return OutboxOnly() if settings["backend"] == "outbox" else Smtp(settings)
 
 
 def smtp_send(settings: dict, message: EmailMessage) -> None:
@@ -165,7 +199,7 @@ def _attempt(row: OutboxMessage) -> None:
         log.error("mail %s cannot be built: %s", row.id, error)
         return
     try:
-        smtp_send(current_app.config["MAIL"], message)
+        mail_backend().send(message)
     except PermanentFailure as error:
         row.status, row.last_error = FAILED, str(error)[:2000]
     except (smtplib.SMTPException, OSError) as error:

@@ -1,12 +1,14 @@
 """Every model, imported in one place so Alembic and relationships see them all."""
 
 from saas.audit import AuditEvent
-from saas.auth.models import ApiKey, User, membership
+from saas.auth.models import ApiKey, User
 from saas.auth.tokens import OneTimeToken
+from saas.companies import Company, membership
 from saas.console.models import UploadBatch
 from saas.mail import OutboxMessage
-from saas.portal.models import Company, DownloadEvent, ExportJob, Invoice
-from saas.seats.models import PlatformAdmin, Seat, SeatPurchase
+from saas.platform.models import PlatformAdmin
+from saas.portal.models import DownloadEvent, ExportJob, Invoice
+from saas.seats.models import Seat, SeatPurchase
 from saas.tenancy.models import Tenant, TenantDomain
 
 __all__ = [

@@ -1,13 +1,10 @@
-"""Passwords, response headers and the signed-in user's loader."""
+"""Password hashing and response headers."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, g
-from sqlalchemy import select
-
-from saas.extensions import db, login_manager
+from flask import Flask
 
 # argon2id with the OWASP baseline: 19 MiB, 2 passes, 1 lane.
 hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -42,19 +39,6 @@ def set_security_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     return response
-
-
-@login_manager.user_loader
-def load_user(session_token: str):
-    """The user of a session, only on their own tenant's pages."""
-    from saas.auth.models import User
-
-    tenant = g.get("tenant")
-    if tenant is None:
-        return None
-    return db.session.scalars(
-        select(User).where(User.session_token == session_token, User.active)
-    ).first()
 
 
 def init_app(app: Flask) -> None:

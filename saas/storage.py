@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
 
-from flask import Flask, current_app
+from flask import Flask, current_app, redirect, send_file
 
 KEY_RE = re.compile(r"^tenants/\d+/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+$")
 
@@ -258,6 +258,23 @@ class _ResponseStream(io.RawIOBase):
             self._response.close()
             self._response.release_conn()
         super().close()
+
+
+DOWNLOAD_LINK_SECONDS = 300
+MIME = {"pdf": "application/pdf", "xml": "application/xml", "zip": "application/zip"}
+
+
+def serve(key: str, filename: str, mimetype: str):
+    """A file from storage as an attachment: a short-lived direct link, or streamed."""
+    storage = get_storage()
+    direct = storage.download_url(key, filename, expires=DOWNLOAD_LINK_SECONDS)
+    if direct:
+        return redirect(direct)
+    response = send_file(
+        storage.open(key), mimetype=mimetype, as_attachment=True, download_name=filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def make_storage(settings: dict) -> Storage:

@@ -7,8 +7,8 @@ import itertools
 from flask import g
 
 from saas.auth.models import User
+from saas.companies import Company
 from saas.extensions import db
-from saas.portal.models import Company
 from saas.security import hash_password
 from saas.tenancy import all_tenants
 from saas.tenancy.models import Tenant, TenantDomain

@@ -10,7 +10,7 @@ from flask import g
 from saas.auth import apikeys
 from saas.auth.models import User
 from saas.extensions import db
-from saas.seats.platform import create_platform_admin
+from saas.platform.views import create_platform_admin
 from tests.auth.conftest import sign_in
 from tests.factories import PASSWORD, make_user
 

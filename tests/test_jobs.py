@@ -91,6 +91,7 @@ def test_real_worker_runs_the_default_and_exports_queues(
         biller = make_user(tenant, role="biller", username="bill", email="bill@i.co")
         files = [FileStorage(io.BytesIO(ubl_invoice(f"FE-{n}")), f"fe-{n}.xml") for n in (1, 2)]
         batch_id = start_upload(biller, files).id
+        db.session.commit()  # the test owns the transaction: the job is queued at commit
         assert db.session.get(UploadBatch, batch_id).status == "queued"  # not run here
 
         def upload_done():
@@ -105,6 +106,7 @@ def test_real_worker_runs_the_default_and_exports_queues(
             db.select(User).where(User.email == "compras@andina.example")
         ).one()
         export_id = start_export(recipient).id
+        db.session.commit()
 
         def export_done():
             db.session.expire_all()

@@ -9,9 +9,9 @@ from lxml import html
 from sqlalchemy import delete, func, insert, select, update
 
 from saas.audit import AuditEvent
-from saas.auth.models import User, membership
+from saas.auth.models import User
+from saas.companies import Company, membership
 from saas.extensions import db
-from saas.portal.models import Company
 from saas.tenancy import NoTenantError, all_tenants, as_tenant
 from saas.tenancy.models import Tenant
 from tests.auth.conftest import csrf_from
@@ -129,8 +129,8 @@ def test_platform_rows_of_optional_tables_are_seen_only_outside_a_tenant(two):
 
 def test_the_platform_console_counts_each_tenants_seats_apart(app, tenants):
     """Its pages span tenants (span_all_tenants) and visit each one with as_tenant()."""
+    from saas.platform.views import create_platform_admin
     from saas.seats import ledger
-    from saas.seats.platform import create_platform_admin
 
     with app.app_context(), all_tenants():
         create_platform_admin(email="ops@p.test", name="Ops", password=PASSWORD)

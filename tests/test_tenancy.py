@@ -5,8 +5,8 @@ from flask import g, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from saas.companies import Company
 from saas.extensions import db
-from saas.portal.models import Company
 from saas.tenancy import NoTenantError, all_tenants, current_tenant, get_or_404
 from tests.factories import make_company, make_tenant
 

@@ -155,3 +155,30 @@ def test_every_command_owns_its_transaction(app):
         n for n, cb in ours if n not in not_writing and not getattr(cb, "owns_transaction", False)
     ]
     assert missing == []
+
+
+def test_jobs_wait_for_the_real_commit_and_a_savepoints_rollback_drops_only_its_own(ctx):
+    """Releasing a savepoint is not a commit; rolling one back forgets only what was
+    queued inside it."""
+    from saas import jobs
+
+    ran: list[str] = []
+
+    @jobs.job()
+    def note(what):
+        ran.append(what)
+
+    note.task_path = "tests.test_transactions:_NOTE"
+    globals()["_NOTE"] = note
+    tenant = make_tenant("queue")
+    make_user(tenant)  # commits; the next read opens a transaction
+    db.session.scalars(select(User)).all()
+    jobs.enqueue(note, None, "before")
+    with db.session.begin_nested():
+        jobs.enqueue(note, None, "kept")
+    with pytest.raises(ValueError), db.session.begin_nested():
+        jobs.enqueue(note, None, "dropped")
+        raise ValueError
+    assert ran == []  # the savepoints' release ran nothing
+    db.session.commit()
+    assert ran == ["before", "kept"]

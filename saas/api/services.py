@@ -9,9 +9,7 @@ is throttled, while a working key is never held up by someone else's failures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-
-from flask import current_app
+from datetime import date
 
 from saas import audit
 from saas.auth import apikeys
@@ -26,11 +24,7 @@ from saas.portal.visibility import (
     staff_invoice,
     staff_invoices,
 )
-from saas.throttle import Limit, retry_after
 
-# Failed key checks from one address before it is told to wait (guessing keys); the
-# count is the app's API_KEY_FAILURES setting.
-KEY_FAILURES = Limit(("api.key_rejected",), 20, timedelta(minutes=15))
 PAGE_DEFAULT, PAGE_MAX = 50, 200
 
 
@@ -44,12 +38,6 @@ class ApiProblem(Exception):
 
 def unauthorized(code: str, message: str) -> ApiProblem:
     return ApiProblem(401, code, message, {"WWW-Authenticate": 'Bearer realm="api"'})
-
-
-def key_failures_wait(ip: str | None) -> int:
-    """Seconds this address must wait after too many wrong keys (any tenant), else 0."""
-    limit = Limit(KEY_FAILURES.events, current_app.config["API_KEY_FAILURES"], KEY_FAILURES.window)
-    return retry_after(limit, ip=ip) if ip else 0
 
 
 def key_user(authorization: str | None, ip: str | None) -> tuple[User, apikeys.ApiKey]:
@@ -66,7 +54,7 @@ def key_user(authorization: str | None, ip: str | None) -> tuple[User, apikeys.A
     check = apikeys.check_api_key(raw.strip())
     if check.error is None:
         return check.key.user, check.key
-    wait = key_failures_wait(ip)
+    wait = apikeys.key_failures_wait(ip)
     audit.record(
         "api.key_rejected",
         user_id=check.key.user_id if check.key else None,

@@ -15,7 +15,7 @@ from saas.api.services import ApiProblem
 from saas.einvoice import MAX_BYTES
 from saas.extensions import csrf
 from saas.portal import publishing
-from saas.portal.views import MIME, serve
+from saas.storage import MIME, serve
 from saas.tenancy import current_tenant
 
 bp = Blueprint("api", __name__)

@@ -15,12 +15,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from saas import audit, clock
 from saas.auth.models import ApiKey, User
 from saas.extensions import db
+from saas.throttle import Limit, retry_after
 
 KEY_PREFIX = "inv_"
 LAST_USE_PRECISION = timedelta(minutes=1)
@@ -149,3 +151,14 @@ def _revoke_keys_of_deactivated_users(session, _flush_context, _instances) -> No
     for user in [o for o in session.dirty if isinstance(o, User)]:
         if user.active is False and inspect(user).attrs.active.history.has_changes():
             revoke_user_keys(user, INACTIVE)
+
+
+# Failed key checks from one address before it is told to wait (guessing keys); the
+# count is the app's API_KEY_FAILURES setting.
+KEY_FAILURES = Limit(("api.key_rejected",), 20, timedelta(minutes=15))
+
+
+def key_failures_wait(ip: str | None) -> int:
+    """Seconds this address must wait after too many wrong keys (any tenant), else 0."""
+    limit = Limit(KEY_FAILURES.events, current_app.config["API_KEY_FAILURES"], KEY_FAILURES.window)
+    return retry_after(limit, ip=ip) if ip else 0

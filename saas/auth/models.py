@@ -5,24 +5,15 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas import clock
+from saas.companies import membership
 from saas.extensions import db
 from saas.tenancy.models import TenantScoped
 
 ROLES = ("admin", "biller", "accountant", "support")
-
-membership = Table(
-    "membership",
-    db.metadata,
-    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
-    Column("company_id", ForeignKey("company.id", ondelete="CASCADE"), primary_key=True),
-    # A recipient linked by an upload of staff limited to some issuer companies sees only
-    # that issuer's invoices of the company (NULL: all of them). See portal.visibility.
-    Column("issuer_company_id", ForeignKey("company.id", ondelete="CASCADE"), nullable=True),
-)
 
 
 def new_session_token() -> str:

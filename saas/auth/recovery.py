@@ -27,13 +27,13 @@ from sqlalchemy import select
 
 from saas import audit
 from saas.auth import tokens
-from saas.auth.models import User, membership
+from saas.auth.models import User
 from saas.auth.services import change_password, find_user_by_email, normalize_email
+from saas.companies import Company, membership
 from saas.einvoice.taxids import normalize_tax_id
 from saas.extensions import db
 from saas.jobs import enqueue, job
 from saas.mail import absolute_url, send_email
-from saas.portal.models import Company
 from saas.throttle import Limit, one_at_a_time, retry_after
 
 RESET_TTL = timedelta(hours=24)

@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 from saas import audit, clock
 from saas.auth import tokens
 from saas.auth.apikeys import revoke_user_keys
-from saas.auth.models import ROLES, User, new_session_token
+from saas.auth.models import User, new_session_token
 from saas.auth.password_age import expire_at_sign_in
-from saas.auth.passwords import password_problem
 from saas.extensions import db
 from saas.jobs import enqueue, job
 from saas.mail import absolute_url, send_email
@@ -72,40 +71,6 @@ def unique_username(email: str) -> str:
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == normalize_email(email))).first()
-
-
-def create_staff_user(
-    tenant, *, email: str, name: str, role: str, password: str, companies=()
-) -> User:
-    """A staff user of `tenant` with one of the four roles; the caller commits."""
-    email = checked_email(email)
-    if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)}", "invalid_role")
-    checked_name(name)
-    if find_user_by_email(email) is not None:
-        raise UserError(f"{email} already has an account in {tenant.slug}", "email_taken")
-    username = unique_username(email)
-    problem = password_problem(password, email=email, username=username)
-    if problem:
-        raise UserError(problem, "weak_password")
-    first_staff = not db.session.scalar(select(func.count(User.id)).where(User.kind == "staff"))
-    user = User(
-        tenant_id=tenant.id,
-        email=email,
-        username=username,
-        name=name.strip(),
-        password_hash=hash_password(password),
-        password_changed_at=clock.now(),
-        kind="staff",
-        role=role,
-        companies=list(companies),
-        # The tenant's first Administrator owns it: no seat, never deleted or demoted.
-        is_owner=first_staff and role == "admin",
-    )
-    db.session.add(user)
-    db.session.flush()
-    audit.record("user.created", tenant_id=tenant.id, user_id=user.id, role=role)
-    return user
 
 
 # --- signing in -------------------------------------------------------------------

@@ -8,14 +8,17 @@ from urllib.parse import urlsplit
 
 from flask import (
     current_app,
+    g,
     request,
     session,
     url_for,
 )
 from flask_login import current_user, login_user
+from sqlalchemy import select
 
 from saas.auth import services
 from saas.auth.models import User
+from saas.extensions import db, login_manager
 from saas.tenancy import current_tenant
 
 
@@ -66,3 +69,14 @@ def remember_device(response, user: User):
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response
+
+
+@login_manager.user_loader
+def load_user(session_token: str):
+    """The user of a session, only on their own tenant's pages."""
+    tenant = g.get("tenant")
+    if tenant is None:
+        return None
+    return db.session.scalars(
+        select(User).where(User.session_token == session_token, User.active)
+    ).first()

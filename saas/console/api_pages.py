@@ -9,7 +9,6 @@ from flask_babel import ngettext
 from sqlalchemy import select
 
 from saas import audit
-from saas.api import services as api_services
 from saas.auth import apikeys
 from saas.auth.models import ApiKey, User
 from saas.auth.services import reauthenticate
@@ -79,7 +78,7 @@ def create_api_key():
 def check_api_key():
     # Wrong keys checked here count with the API's, against the same per-address limit:
     # the page is no back door for guessing keys.
-    wait = api_services.key_failures_wait(request.remote_addr)
+    wait = apikeys.key_failures_wait(request.remote_addr)
     check = apikeys.check_api_key(request.form.get("key"))
     if check.error and wait:
         check = apikeys.KeyCheck(error="throttled", wait=wait)

@@ -8,13 +8,13 @@ from wtforms import SelectChoice
 
 from saas.auth.models import User
 from saas.auth.services import UserError
+from saas.companies import Company
 from saas.console import services as console
 from saas.console.blueprint import bp, staff
 from saas.console.forms import BuySeatsForm, CompanyForm, StaffUserForm
 from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
 from saas.htmx import render
 from saas.permissions import ROLE_DESCRIPTIONS, ROLE_LABELS, ROLES, requires
-from saas.portal.models import Company
 from saas.seats import ledger, purchases, staff_accounts
 from saas.tenancy import current_tenant, get_or_404
 from saas.validation import email_address

@@ -15,10 +15,11 @@ from sqlalchemy import case, func, or_, select
 
 from saas import audit, clock
 from saas.audit import AuditEvent
-from saas.auth.models import User, membership
+from saas.auth.models import User
+from saas.companies import Company, membership
 from saas.extensions import db
 from saas.portal import visibility
-from saas.portal.models import Company, Invoice
+from saas.portal.models import Invoice
 from saas.storage import get_storage, tenant_key
 
 # --- dashboard ---------------------------------------------------------------------

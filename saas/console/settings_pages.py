@@ -12,9 +12,8 @@ from saas.console import services as console
 from saas.console.blueprint import bp, staff
 from saas.console.forms import SettingsForm
 from saas.htmx import render
-from saas.i18n import LANGUAGE_NAMES, phone_label, platform_locales
+from saas.i18n import LANGUAGE_NAMES, parse_day, phone_label, platform_locales
 from saas.permissions import requires
-from saas.portal.views import parse_day
 from saas.routing import id_arg
 from saas.tenancy import current_tenant
 from saas.tenancy.files import LOGIN_METHODS, LOGO_MAX_BYTES, LOGO_TYPES, check_logo

@@ -14,14 +14,15 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from saas.companies import Company
 from saas.console import services as console
 from saas.console.blueprint import bp, staff
 from saas.extensions import db
 from saas.htmx import htmx_target, render
+from saas.i18n import parse_day
 from saas.permissions import requires
 from saas.portal import onboarding, visibility
-from saas.portal.models import Company
-from saas.portal.views import MIME, parse_day, serve
+from saas.storage import MIME, serve
 from saas.tenancy import current_tenant, get_or_404
 
 

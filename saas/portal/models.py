@@ -20,36 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas import clock
-from saas.auth.models import membership
 from saas.extensions import db
 from saas.tenancy.models import TenantScoped
-
-
-class Company(TenantScoped, db.Model):
-    __tablename__ = "company"
-    __table_args__ = (UniqueConstraint("tenant_id", "tax_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tax_id: Mapped[str] = mapped_column(String(32))  # normalised per country
-    name: Mapped[str] = mapped_column(String(300))
-    email: Mapped[str | None] = mapped_column(String(254))  # registered address
-    kind: Mapped[str] = mapped_column(String(16))  # issuer | customer
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    # Why the company's people were not told of its latest invoice, for staff to act
-    # on: "invalid_address" (detail: the address its XML names). None when all is well.
-    mail_problem: Mapped[str | None] = mapped_column(String(32))
-    mail_problem_detail: Mapped[str | None] = mapped_column(String(300))
-
-    users = relationship(
-        "User",
-        secondary=membership,
-        primaryjoin="Company.id == membership.c.company_id",
-        secondaryjoin="User.id == membership.c.user_id",
-        back_populates="companies",
-    )
-
-    def __repr__(self) -> str:
-        return f"<Company {self.tax_id} {self.name}>"
 
 
 class Invoice(TenantScoped, db.Model):

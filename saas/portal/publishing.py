@@ -17,11 +17,12 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from saas import audit
-from saas.auth.models import User, membership
+from saas.auth.models import User
 from saas.auth.services import unique_username
+from saas.companies import Company, membership
 from saas.einvoice import EInvoiceError, InvoiceRecord, read_invoices
 from saas.extensions import db
-from saas.portal.models import Company, Invoice
+from saas.portal.models import Invoice
 from saas.portal.onboarding import notify, onboard
 from saas.portal.visibility import assigned_issuers
 from saas.storage import get_storage, tenant_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -17,29 +17,17 @@ from saas.auth.models import User
 from saas.auth.sessions import start_session
 from saas.extensions import db
 from saas.htmx import htmx_target, is_htmx, render
+from saas.i18n import parse_day
 from saas.portal import exports, visibility
 from saas.portal.models import DownloadEvent, ExportJob, Invoice
-from saas.storage import get_storage
+from saas.storage import MIME, serve
 from saas.tenancy import current_tenant
 
 bp = Blueprint("portal", __name__, template_folder="templates")
-DOWNLOAD_LINK_SECONDS = 300
-MIME = {"pdf": "application/pdf", "xml": "application/xml", "zip": "application/zip"}
 
 
 def signed_in_user() -> User:
     return current_user._get_current_object()
-
-
-def parse_day(name: str, errors: dict) -> date | None:
-    value = (request.args.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = _("Use a date such as %(example)s.", example="2026-01-31")
-        return None
 
 
 @bp.get("/t/<tenant>/invoices")
@@ -111,19 +99,6 @@ def download(invoice_id: int, what: str):
         abort(404)
     visibility.record_download(user, found, what)
     return serve(key, found.file_name(what), MIME[what])
-
-
-def serve(key: str, filename: str, mimetype: str):
-    """A file from storage as an attachment: a short-lived direct link, or streamed."""
-    storage = get_storage()
-    direct = storage.download_url(key, filename, expires=DOWNLOAD_LINK_SECONDS)
-    if direct:
-        return redirect(direct)
-    response = send_file(
-        storage.open(key), mimetype=mimetype, as_attachment=True, download_name=filename
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.post("/t/<tenant>/invoices/pending")

@@ -9,9 +9,10 @@ from datetime import date
 from sqlalchemy import and_, false, literal, or_, select, tuple_, update
 
 from saas import clock
-from saas.auth.models import User, membership
+from saas.auth.models import User
+from saas.companies import Company, membership
 from saas.extensions import db
-from saas.portal.models import Company, DownloadEvent, Invoice
+from saas.portal.models import DownloadEvent, Invoice
 from saas.routing import MAX_ID
 
 

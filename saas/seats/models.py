@@ -8,7 +8,6 @@ expired. Rows are never deleted: the history of who held what stays.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -52,22 +51,5 @@ class Seat(TenantScoped, db.Model):
     state: Mapped[str] = mapped_column(String(16), default="free")
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-
-
-class PlatformAdmin(db.Model):
-    """An operator of the whole platform (not of a tenant): activates seat purchases."""
-
-    __tablename__ = "platform_admin"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[str] = mapped_column(String(255))
-    # What the operator's session holds; a new one at every sign-in and sign-out, so a
-    # copied cookie stops working on the server side too.
-    session_token: Mapped[str] = mapped_column(
-        String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
     )
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

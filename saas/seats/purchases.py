@@ -20,8 +20,9 @@ from saas.auth.services import (
 from saas.extensions import db
 from saas.jobs import job
 from saas.mail import absolute_url, send_email
+from saas.platform.models import PlatformAdmin
 from saas.seats.ledger import SeatError, plan_of, seats_in
-from saas.seats.models import PlatformAdmin, Seat, SeatPurchase
+from saas.seats.models import Seat, SeatPurchase
 from saas.transactions import claim
 
 PURCHASE_TERM = timedelta(days=365)

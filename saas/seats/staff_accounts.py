@@ -12,20 +12,20 @@ from sqlalchemy import func, select
 
 from saas import audit, clock
 from saas.auth.apikeys import revoke_user_keys
-from saas.auth.models import User
+from saas.auth.models import ROLES, User
 from saas.auth.passwords import password_problem
 from saas.auth.services import (
     UserError,
     change_password,
     checked_email,
     checked_name,
-    create_staff_user,
     end_other_sessions,
     find_user_by_email,
     unique_username,
 )
 from saas.extensions import db
 from saas.seats.ledger import SeatError, plan_of, seat_of, take_seat
+from saas.security import hash_password
 
 
 def staff_users() -> list[User]:
@@ -56,13 +56,47 @@ def _guard_last_admin(user: User) -> None:
         raise SeatError("last_admin")
 
 
+def _new_staff_user(
+    tenant, *, email: str, name: str, role: str, password: str, companies=()
+) -> User:
+    """The user row of a new staff member (create_user gives it its seat)."""
+    email = checked_email(email)
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}", "invalid_role")
+    checked_name(name)
+    if find_user_by_email(email) is not None:
+        raise UserError(f"{email} already has an account in {tenant.slug}", "email_taken")
+    username = unique_username(email)
+    problem = password_problem(password, email=email, username=username)
+    if problem:
+        raise UserError(problem, "weak_password")
+    first_staff = not db.session.scalar(select(func.count(User.id)).where(User.kind == "staff"))
+    user = User(
+        tenant_id=tenant.id,
+        email=email,
+        username=username,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        password_changed_at=clock.now(),
+        kind="staff",
+        role=role,
+        companies=list(companies),
+        # The tenant's first Administrator owns it: no seat, never deleted or demoted.
+        is_owner=first_staff and role == "admin",
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.created", tenant_id=tenant.id, user_id=user.id, role=role)
+    return user
+
+
 def create_user(tenant, by: User | None, *, name, email, password, role, companies=()) -> User:
     """A new staff user holding a free seat (the tenant's first Administrator holds none).
 
     Raises SeatError("no_free_seat") or UserError; nothing is written then.
     """
     with db.session.begin_nested():  # a refusal undoes the user row, and only it
-        user = create_staff_user(
+        user = _new_staff_user(
             tenant, email=email, name=name, role=role, password=password, companies=companies
         )
         if not user.is_owner:

@@ -11,7 +11,7 @@ from saas import jobs
 from saas.branding import theme_css
 from saas.extensions import db
 from saas.htmx import render
-from saas.mail import OutboxMessage
+from saas.mail import OutboxMessage, mail_backend
 from saas.storage import StorageError, get_storage
 from saas.tenancy import current_tenant, span_all_tenants
 from saas.tenancy.models import Tenant
@@ -103,7 +103,7 @@ def dev_mode() -> bool:
     behind one (PROXY_HOPS > 0, where ProxyFix makes `remote_addr` the client's), or
     whenever it carries forwarding headers.
     """
-    if current_app.config["MAIL"]["backend"] != "outbox" or current_app.config["PROXY_HOPS"]:
+    if not mail_backend().keeps_only or current_app.config["PROXY_HOPS"]:
         return False
     if any(request.headers.get(name) for name in FORWARDING_HEADERS):
         return False

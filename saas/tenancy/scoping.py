@@ -182,12 +182,17 @@ def _forget(conn, *args) -> None:
     conn.info.pop(_APPLIED, None)
 
 
+_SAVEPOINT_STATEMENTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
 def install_row_level_security(engine: Engine) -> None:
     """Give each PostgreSQL transaction the current scope before its first statement,
     and again whenever the scope changes inside it (a tenant resolved mid-request)."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _set_scope(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith(_SAVEPOINT_STATEMENTS):
+            return  # never needed, and a ROLLBACK TO runs inside a failed transaction
         wanted = _settings()
         if conn.info.get(_APPLIED) != wanted:
             cursor.execute(

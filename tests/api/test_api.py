@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from saas.auth import apikeys
 from saas.auth.models import ApiKey, User
 from saas.auth.services import change_password
+from saas.companies import Company
 from saas.extensions import db
 from saas.mail import OutboxMessage
-from saas.portal.models import Company, Invoice
+from saas.portal.models import Invoice
 from saas.tenancy import all_tenants
 from saas.tenancy.models import Tenant
 from tests.factories import PASSWORD, make_user

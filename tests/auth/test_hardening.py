@@ -19,10 +19,10 @@ from sqlalchemy import select
 from saas import clock
 from saas.auth import apikeys
 from saas.auth.models import ApiKey, User
+from saas.companies import Company
 from saas.extensions import db
-from saas.portal.models import Company
+from saas.platform.views import create_platform_admin
 from saas.seats import purchases, staff_accounts
-from saas.seats.platform import create_platform_admin
 from saas.security import verify_password
 from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from, link_in, outbox, post_form, sign_in

@@ -14,9 +14,9 @@ from saas import clock
 from saas.audit import AuditEvent
 from saas.auth import apikeys
 from saas.auth.models import ApiKey, User
+from saas.companies import Company
 from saas.einvoice.taxids import nit_check_digit
 from saas.extensions import db
-from saas.portal.models import Company
 from saas.security import verify_password
 from saas.tenancy import all_tenants, load_tenant
 from saas.tenancy.models import Tenant

@@ -83,7 +83,8 @@ def invoice_id(app, tenants):
 def route_ids(app, tenants, invoice_id):
     """Rows for the routes that name one: a customer, an upload batch, a key, a user."""
     from saas.auth import apikeys
-    from saas.portal.models import Company, Invoice
+    from saas.companies import Company
+    from saas.portal.models import Invoice
 
     with app.app_context():
         tenant = tenants["intertec"].load()

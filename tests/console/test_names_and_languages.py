@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from saas.auth.models import User
-from saas.auth.services import UserError, create_staff_user
+from saas.auth.services import UserError
+from saas.companies import Company
 from saas.console.models import UploadBatch
 from saas.console.uploads import MAX_NAME, file_name
 from saas.extensions import db
-from saas.portal.models import Company, Invoice
+from saas.portal.models import Invoice
+from saas.seats.staff_accounts import create_user
 from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from
 from tests.console.test_console import settings_data, staff_client, zip_of
@@ -76,8 +78,9 @@ def test_staff_and_company_names_must_be_on_one_line(app, tenants):
         assert db.session.scalars(select(User).filter_by(email="eve@intertec.test")).all() == []
         assert db.session.scalars(select(Company).filter_by(name="Sucursal\nNorte")).all() == []
         with pytest.raises(UserError) as refused:
-            create_staff_user(
+            create_user(
                 tenants["intertec"].load(),
+                None,
                 email="eve@intertec.test",
                 name="Eve\nX",
                 role="biller",

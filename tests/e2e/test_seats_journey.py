@@ -7,8 +7,8 @@ from flask import g
 from playwright.sync_api import expect
 
 from saas.extensions import db
+from saas.platform.views import create_platform_admin
 from saas.seats import purchases, staff_accounts
-from saas.seats.platform import create_platform_admin
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
 

@@ -6,9 +6,9 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
+from saas.companies import Company
 from saas.extensions import db
 from saas.mail import OutboxMessage
-from saas.portal.models import Company
 from saas.tenancy import all_tenants
 from tests.api.test_api import key_for, staff, upload
 from tests.auth.conftest import csrf_from

@@ -287,7 +287,7 @@ def test_resend_access_kills_the_old_link(portal_app, tenants):
     assert page.status_code == 200
     assert "800765432-3" in page.text and ">Activated<" in page.text.replace("<td>", ">")
     with portal_app.app_context(), all_tenants():
-        from saas.portal.models import Company
+        from saas.companies import Company
 
         andina = db.session.scalars(select(Company).where(Company.tax_id == "800765432-3")).one()
     response = staff.post(
@@ -381,7 +381,7 @@ def test_company_switch_for_a_recipient_of_two_companies(portal_app, recipient):
     page = recipient.get("/t/intertec/invoices?lang=en").text
     assert "All my companies" in page and "CAF-1" in page and "FE-1" in page
     with portal_app.app_context(), all_tenants():
-        from saas.portal.models import Company
+        from saas.companies import Company
 
         cafetera = db.session.scalars(select(Company).where(Company.tax_id == "901234567-7")).one()
     only = recipient.get(f"/t/intertec/invoices?company={cafetera.id}").text

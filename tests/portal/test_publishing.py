@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from saas.auth.models import User
+from saas.companies import Company
 from saas.extensions import db
-from saas.portal.models import Company, Invoice
+from saas.portal.models import Invoice
 from saas.storage import get_storage
 from saas.tenancy import all_tenants
 from tests.conftest import ROOT, flask_command, flask_env

@@ -9,8 +9,9 @@ from flask import g
 from sqlalchemy import select
 
 from saas.auth.models import User
+from saas.companies import Company
 from saas.extensions import db
-from saas.portal.models import Company, Invoice
+from saas.portal.models import Invoice
 from saas.portal.publishing import NationalIdTaken, publish
 from saas.tenancy import all_tenants, load_tenant
 from tests.factories import PASSWORD, make_company, make_user

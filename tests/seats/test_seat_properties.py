@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from saas import clock
 from saas.auth.models import User
 from saas.extensions import db
+from saas.platform.models import PlatformAdmin
 from saas.seats import ledger, purchases, staff_accounts
-from saas.seats.models import PlatformAdmin, Seat, SeatPurchase
+from saas.seats.models import Seat, SeatPurchase
 from tests.conftest import empty_all_tables
 from tests.factories import make_tenant
 

@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from saas import clock
 from saas.auth.models import User
+from saas.companies import Company
 from saas.extensions import db
 from saas.mail import OutboxMessage
-from saas.portal.models import Company
+from saas.platform.views import create_platform_admin
 from saas.portal.publishing import PublishError, publish
 from saas.seats import ledger, purchases, staff_accounts
 from saas.seats.models import SeatPurchase
-from saas.seats.platform import create_platform_admin
 from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from, sign_in
 from tests.factories import PASSWORD, make_tenant

@@ -21,8 +21,9 @@ from saas.auth.passwords import password_problem
 from saas.auth.services import normalize_email
 from saas.extensions import db
 from saas.htmx import render
+from saas.platform.models import PlatformAdmin
 from saas.seats import ledger, purchases
-from saas.seats.models import PlatformAdmin, SeatPurchase
+from saas.seats.models import SeatPurchase
 from saas.security import hash_password, verify_password
 from saas.tenancy.models import Tenant
 from saas.tenancy.scoping import as_tenant, span_all_tenants

@@ -1,0 +1,53 @@
+"""Companies, issuers and customers, and the people who belong to them.
+
+Below both `auth` (a user belongs to companies) and `portal` (an invoice is between two
+companies), so neither feature imports the other's models for them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from saas import clock
+from saas.extensions import db
+from saas.tenancy.models import TenantScoped
+
+membership = Table(
+    "membership",
+    db.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("company_id", ForeignKey("company.id", ondelete="CASCADE"), primary_key=True),
+    # A recipient linked by an upload of staff limited to some issuer companies sees only
+    # that issuer's invoices of the company (NULL: all of them). See portal.visibility.
+    Column("issuer_company_id", ForeignKey("company.id", ondelete="CASCADE"), nullable=True),
+)
+
+
+class Company(TenantScoped, db.Model):
+    __tablename__ = "company"
+    __table_args__ = (UniqueConstraint("tenant_id", "tax_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tax_id: Mapped[str] = mapped_column(String(32))  # normalised per country
+    name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(254))  # registered address
+    kind: Mapped[str] = mapped_column(String(16))  # issuer | customer
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # Why the company's people were not told of its latest invoice, for staff to act
+    # on: "invalid_address" (detail: the address its XML names). None when all is well.
+    mail_problem: Mapped[str | None] = mapped_column(String(32))
+    mail_problem_detail: Mapped[str | None] = mapped_column(String(300))
+
+    users = relationship(
+        "User",
+        secondary=membership,
+        primaryjoin="Company.id == membership.c.company_id",
+        secondaryjoin="User.id == membership.c.user_id",
+        back_populates="companies",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Company {self.tax_id} {self.name}>"

@@ -1,0 +1,1 @@
+"""The platform console at /platform/: operators across every tenant (seat purchases)."""
