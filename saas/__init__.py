@@ -81,7 +81,13 @@ def create_app(config: dict | None = None) -> Flask:
         recovery_pages,  # noqa: F401  its pages, on the auth blueprint
     )
     from saas.auth.views import bp as auth_bp
-    from saas.console import api_pages, people, settings_pages, upload_pages, views  # noqa: F401
+    from saas.console import (  # noqa: F401  their pages, on the console blueprint
+        api_pages,
+        companies_pages,
+        settings_pages,
+        upload_pages,
+        views,
+    )
     from saas.console.blueprint import bp as console_bp  # the modules above add its pages
     from saas.portal.views import bp as portal_bp
     from saas.site.views import bp as site_bp
@@ -93,6 +99,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(console_bp)
     app.register_blueprint(api_bp)
     from saas.platform.views import bp as platform_bp
+    from saas.seats.views import bp as seats_bp
+
+    app.register_blueprint(seats_bp)
 
     app.register_blueprint(platform_bp)
     return app

@@ -1,4 +1,4 @@
-"""Command line: `flask --app wsgi <command>` (contract in DESIGN.md §6)."""
+"""Command line: `flask --app wsgi <command>` (the contract: README, "Command line")."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def _messages():
     }
 
 
-# The machine API's error codes for what Flask answers by itself (DESIGN §6).
+# The machine API's error codes for what Flask answers by itself (README, "Machine API").
 API_CODES = {
     400: "bad_request",
     401: "unauthorized",

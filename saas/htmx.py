@@ -31,17 +31,6 @@ def render(page: str, partial: str | None = None, status: int = 200, **context):
     return make_response(render_template(template, **context), status)
 
 
-def redirect(url: str, status: int = 303):
-    """Redirect that also works for htmx requests (HX-Redirect does a full navigation)."""
-    if is_htmx():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url
-        return response
-    response = make_response("", status)
-    response.headers["Location"] = url
-    return response
-
-
 def vary_on_htmx(response):
     for header in VARY:
         response.vary.add(header)

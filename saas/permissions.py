@@ -1,6 +1,7 @@
 """Who may do what: the one table of staff permissions, used by every console page and API route.
 
-Four profiles (DESIGN §5): Administrator (everything), Biller (publish invoices, manage
+Four profiles (README, "Users, seats and the platform"):
+Administrator (everything), Biller (publish invoices, manage
 customers, API keys), Accountant (read and download everything, reports), Support
 (recipient access: resend, reset, unlock; invoice metadata). Recipients hold none of
 these: they see their own companies' invoices through the portal.

@@ -1,4 +1,4 @@
-"""The command line of DESIGN §6: users create, demo."""
+"""The command line (README, "Command line"): users create, demo."""
 
 from sqlalchemy import select
 

@@ -77,7 +77,7 @@ def test_same_tax_id_in_two_tenants_is_allowed(ctx):
 
 
 def test_every_tenant_owned_table_keeps_to_the_rules():
-    """Non-null, indexed tenant_id; every unique constraint starts with it (DESIGN §4)."""
+    """Non-null, indexed tenant_id; every unique constraint starts with it."""
     from sqlalchemy import UniqueConstraint
 
     from saas import models  # noqa: F401  every model

@@ -1,4 +1,5 @@
-"""The machine API's routes (DESIGN §6): thin, JSON in and out, no session, no CSRF.
+"""The machine API's routes (README, "Machine API"; its OpenAPI document is served at
+`<prefix>/openapi.json`): thin, JSON in and out, no session, no CSRF.
 
 Authentication is per request: HTTP Basic for `POST api-keys`, a Bearer key for the
 rest. The tenant comes from the URL and must be the key's; another tenant's invoice

@@ -1,6 +1,7 @@
 """The staff console's blueprint: one for all its pages, which live in modules by
 subject (views: invoices and customers; upload_pages, api_pages, settings_pages,
-people), each registering its routes here."""
+companies_pages), each registering its routes here. The staff users and seats pages
+are the seats feature's own blueprint (saas.seats.views)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """E-invoice reader: turns an uploaded file into normalised InvoiceRecords.
 
-Formats (DESIGN §7): Colombia DIAN UBL 2.1 (Invoice, CreditNote, DebitNote, bare or in an
+Formats (docs/architecture.md, "E-invoices"):
+Colombia DIAN UBL 2.1 (Invoice, CreditNote, DebitNote, bare or in an
 AttachedDocument), Italy FatturaPA 1.2 (also signed as .p7m, DER or base64) and Mexico
 CFDI 4.0 (stamped). The format is detected from the content; the file name only helps the
 error message. Parsing never resolves entities, never fetches anything and is bounded in

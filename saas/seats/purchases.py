@@ -131,7 +131,7 @@ def activate_purchase(purchase: SeatPurchase, operator: PlatformAdmin) -> None:
         quantity=purchase.quantity,
         operator=operator.email,
     )
-    _tell_admins(tenant, "seats_activated", purchase, "console.users")
+    _tell_admins(tenant, "seats_activated", purchase, "seats.users")
 
 
 def expire_purchases(tenant) -> int:
@@ -150,7 +150,7 @@ def expire_purchases(tenant) -> int:
         )
     ):
         purchase.reminded_at = now
-        _tell_admins(tenant, "seats_expiring", purchase, "console.buy_seats")
+        _tell_admins(tenant, "seats_expiring", purchase, "seats.buy_seats")
     expired = db.session.scalars(
         select(SeatPurchase).where(
             SeatPurchase.status == "active",

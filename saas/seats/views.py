@@ -1,23 +1,23 @@
-"""Console pages for Administrators: staff users and their seats, buying seats, companies."""
+"""Seats pages of the console: the tenant's staff users (each holding a seat) and the
+purchase of extra users. Their own blueprint; the console's layout and permissions."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from saas.auth.models import User
 from saas.auth.services import UserError
-from saas.companies import Company
 from saas.console import services as console
-from saas.console.blueprint import bp, staff
-from saas.console.forms import BuySeatsForm, CompanyForm, StaffUserForm
-from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
+from saas.console.blueprint import staff
+from saas.console.forms import BuySeatsForm, StaffUserForm
 from saas.htmx import render
 from saas.permissions import ROLE_DESCRIPTIONS, ROLE_LABELS, ROLES, requires
 from saas.seats import ledger, purchases, staff_accounts
 from saas.tenancy import current_tenant, get_or_404
-from saas.validation import email_address
+
+bp = Blueprint("seats", __name__, template_folder="templates")
 
 SEAT_PROBLEMS = {
     "no_free_seat": lambda: _(
@@ -53,15 +53,11 @@ def show_user_problem(form, problem: UserError) -> None:
     field.errors = [*field.errors, message()]
 
 
-def issuer_companies() -> list[Company]:
-    return console.issuer_companies()
-
-
 def _user_form(user: User | None = None) -> StaffUserForm:
     form = StaffUserForm(obj=user if request.method == "GET" else None)
     form.role.choices = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
     form.companies.choices = [
-        SelectChoice(c.id, f"{c.name} ({c.tax_id})") for c in issuer_companies()
+        SelectChoice(c.id, f"{c.name} ({c.tax_id})") for c in console.issuer_companies()
     ]
     if request.method == "GET" and user is not None:
         form.companies.data = [c.id for c in user.companies]
@@ -77,7 +73,7 @@ def _staff_or_404(user_id: int) -> User:
 
 def _page(form, status=200, **extra):
     return render(
-        "console/users.html",
+        "seats/users.html",
         status=status,
         form=form,
         users=staff_accounts.staff_users(),
@@ -96,7 +92,9 @@ def users():
         if not form.password.data:
             form.password.errors = [_("Choose a password for the new user.")]
         elif form.validate():
-            companies = [c for c in issuer_companies() if c.id in (form.companies.data or [])]
+            companies = [
+                c for c in console.issuer_companies() if c.id in (form.companies.data or [])
+            ]
             try:
                 created = staff_accounts.create_user(
                     current_tenant,
@@ -120,7 +118,7 @@ def users():
                     ),
                     "success",
                 )
-                return redirect(url_for("console.users"), 303)
+                return redirect(url_for("seats.users"), 303)
         return _page(form, 422)
     return _page(form)
 
@@ -131,7 +129,7 @@ def edit_user(user_id: int):
     user = _staff_or_404(user_id)
     form = _user_form(user)
     if request.method == "POST" and form.validate():
-        companies = [c for c in issuer_companies() if c.id in (form.companies.data or [])]
+        companies = [c for c in console.issuer_companies() if c.id in (form.companies.data or [])]
         try:
             staff_accounts.update_user(
                 current_tenant,
@@ -152,10 +150,10 @@ def edit_user(user_id: int):
             show_user_problem(form, problem)
         else:
             flash(_("Changes to %(name)s saved.", name=user.name), "success")
-            return redirect(url_for("console.users"), 303)
+            return redirect(url_for("seats.users"), 303)
     status = 422 if request.method == "POST" else 200
     return render(
-        "console/user_edit.html",
+        "seats/user_edit.html",
         status=status,
         form=form,
         user=user,
@@ -183,7 +181,7 @@ def user_action(user_id: int, action: str):
             "delete": _("%(name)s was deleted; that seat is used up."),
         }
         flash(messages[action] % {"name": user.name}, "success")
-    return redirect(url_for("console.users"), 303)
+    return redirect(url_for("seats.users"), 303)
 
 
 @bp.route("/t/<tenant>/console/users/buy", methods=["GET", "POST"])
@@ -203,45 +201,13 @@ def buy_seats():
             ),
             "success",
         )
-        return redirect(url_for("console.users"), 303)
+        return redirect(url_for("seats.users"), 303)
     status = 422 if request.method == "POST" else 200
     return render(
-        "console/buy.html",
-        "console/_quote.html",
+        "seats/buy.html",
+        "seats/_quote.html",
         status=status,
         form=form,
         quote=quote,
         plan=ledger.plan_of(current_tenant),
     )
-
-
-# --- issuer companies -----------------------------------------------------------------------
-
-
-@bp.route("/t/<tenant>/console/companies", methods=["GET", "POST"])
-@requires("companies.manage")
-def companies():
-    form = CompanyForm()
-    if request.method == "POST" and form.validate():
-        try:
-            tax_id = normalize_tax_id(current_tenant.country, form.tax_id.data)
-        except InvalidTaxId:
-            form.tax_id.errors = [
-                _("This is not a valid %(label)s.", label=current_tenant.tax_id_label)
-            ]
-        else:
-            try:
-                company = console.save_issuer_company(
-                    current_tenant,
-                    staff(),
-                    tax_id=tax_id,
-                    name=form.name.data.strip(),
-                    email=email_address(form.email.data) if form.email.data else None,
-                )
-            except console.CustomerTaxId:
-                form.tax_id.errors = [_("This tax ID belongs to one of your customers.")]
-            else:
-                flash(_("%(name)s saved.", name=company.name), "success")
-                return redirect(url_for("console.companies"), 303)
-    status = 422 if request.method == "POST" else 200
-    return render("console/companies.html", status=status, form=form, companies=issuer_companies())
