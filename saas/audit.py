@@ -10,7 +10,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
-from saas.extensions import db
+from saas.extensions import Model, db
 from saas.tenancy.models import TenantOptional
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 LOGGED = {"signin.throttled", "api.key_rejected"}
 
 
-class AuditEvent(TenantOptional, db.Model):
+class AuditEvent(TenantOptional, Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)

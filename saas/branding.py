@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 WHITE, BLACK = "#ffffff", "#000000"
 MIN_TEXT_CONTRAST = 4.5  # WCAG AA for body text
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def is_color(value) -> bool:
+    """The one rule for a tenant's colour, on the Settings page and in tenant files alike:
+    `#rrggbb`, a hash and exactly six hexadecimal digits, in either case (stored in lower
+    case), with nothing around it (no spaces, no trailing line break).
+
+    The short form `#rgb` is refused: a browser's colour input never sends it, and every
+    function here reads six digits.
+    """
+    return isinstance(value, str) and _COLOR.fullmatch(value) is not None
 
 
 def _rgb(color: str) -> tuple[int, int, int]:

@@ -12,7 +12,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas import clock
-from saas.extensions import db
+from saas.extensions import Model, db
 from saas.tenancy.models import TenantScoped
 
 membership = Table(
@@ -26,7 +26,7 @@ membership = Table(
 )
 
 
-class Company(TenantScoped, db.Model):
+class Company(TenantScoped, Model):
     __tablename__ = "company"
     __table_args__ = (UniqueConstraint("tenant_id", "tax_id"),)
 

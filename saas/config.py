@@ -30,6 +30,8 @@ ENV_KEYS = (
     "TENANTS_DIR",
     "PROXY_HOPS",
     "MAIL_RETRY_DELAYS",
+    "UPLOAD_FILE_MAX_BYTES",
+    "ACCESS_LINK_DAYS",
 )
 GOOGLE_DISCOVERY = "https://accounts.google.com/.well-known/openid-configuration"
 UPLOAD_MAX_BYTES = 64 * 1024 * 1024
@@ -67,6 +69,11 @@ def build(raw: dict, instance_path: str) -> dict:
         "GOOGLE_DISCOVERY_URL": raw.get("GOOGLE_DISCOVERY_URL", GOOGLE_DISCOVERY),
         "TENANTS_DIR": str(Path(raw.get("TENANTS_DIR", PROJECT_ROOT / "tenants")).resolve()),
         "PROXY_HOPS": _int("PROXY_HOPS", raw.get("PROXY_HOPS", 0)),
+        # One invoice file (XML, .p7m) or PDF, in the console and the API; the pages and
+        # messages that state the limit take it from here.
+        "UPLOAD_FILE_MAX_BYTES": _upload_file_max_bytes(raw.get("UPLOAD_FILE_MAX_BYTES")),
+        # How long a new recipient's access (or set-password) link works.
+        "ACCESS_LINK_DAYS": _in_range("ACCESS_LINK_DAYS", raw.get("ACCESS_LINK_DAYS", 7), 1, 365),
         # Fixed policy, not environment.
         # The one size limit of a request, so of a bulk upload (a zip is at most this):
         # larger ones get 413. The bulk upload page shows this value.
@@ -220,6 +227,23 @@ def _int(name: str, value) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} {value!r} is not a whole number") from None
+
+
+def _in_range(name: str, value, low: int, high: int) -> int:
+    number = _int(name, value)
+    if not low <= number <= high:
+        raise ConfigError(f"{name} {value!r} must be between {low} and {high}")
+    return number
+
+
+def _upload_file_max_bytes(value) -> int:
+    """Bytes one uploaded file may have: 10 MiB, the e-invoice reader's own limit, by
+    default; a lower value may be set, not a higher one (the reader would refuse it)."""
+    from saas.einvoice.xml import MAX_BYTES
+
+    if value is None:
+        return MAX_BYTES
+    return _in_range("UPLOAD_FILE_MAX_BYTES", value, 1024, MAX_BYTES)
 
 
 def _delays(value) -> tuple[float, ...]:

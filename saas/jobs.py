@@ -67,7 +67,7 @@ def enqueue(task, tenant_id: int | None, *ids, delay: float | None = None) -> No
     if session.in_transaction():
         session.info.setdefault(_PENDING, []).append(call)
     else:
-        _dispatch(current_app._get_current_object(), call)
+        _dispatch(_the_app(), call)
 
 
 @event.listens_for(Session, "after_commit")
@@ -77,7 +77,7 @@ def _after_commit(session):
     calls = session.info.pop(_PENDING, None)
     session.info.pop(_MARKS, None)
     if calls:
-        app = current_app._get_current_object()
+        app = _the_app()
         for call in calls:
             _dispatch(app, call)
 
@@ -98,6 +98,12 @@ def _after_rollback(session):
         return
     session.info.pop(_PENDING, None)
     session.info.pop(_MARKS, None)
+
+
+def _the_app() -> Flask:
+    """The app behind the current_app proxy (a timer thread outlives the proxy's context)."""
+    # Flask types current_app as Flask, not as the werkzeug LocalProxy it is.
+    return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 def _dispatch(app: Flask, call) -> None:
@@ -130,7 +136,7 @@ def run_task(path: str, tenant_id: int | None, *ids):
     module, _, name = path.partition(":")
     task = getattr(importlib.import_module(module), name)
     if has_app_context():
-        app = current_app._get_current_object()
+        app = _the_app()
     else:
         from saas import create_app
 

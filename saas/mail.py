@@ -24,7 +24,7 @@ from sqlalchemy import String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
-from saas.extensions import db
+from saas.extensions import Model, db
 from saas.jobs import enqueue, job, job_row
 from saas.tenancy.models import TenantOptional
 from saas.tenancy.scoping import all_tenants
@@ -37,7 +37,7 @@ KEPT, PENDING, SENDING, SENT, FAILED = "kept", "pending", "sending", "sent", "fa
 SENDING_LEASE = timedelta(minutes=10)
 
 
-class OutboxMessage(TenantOptional, db.Model):
+class OutboxMessage(TenantOptional, Model):
     __tablename__ = "outbox_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -181,7 +181,7 @@ def deliver(message_id: int) -> str | None:
     checkpoint()  # the lease is taken before the slow part, in sight of other workers
     if not claimed:
         return None
-    row = db.session.get(OutboxMessage, message_id)
+    row = db.session.get_one(OutboxMessage, message_id)  # claimed above: it exists
     _attempt(row)
     return row.status
 
@@ -245,7 +245,7 @@ def flush() -> int:
 
 def _requeue(ids, reset_attempts: bool) -> int:
     for message_id in ids:
-        row = db.session.get(OutboxMessage, message_id)
+        row = db.session.get_one(OutboxMessage, message_id)
         row.status, row.next_attempt_at = PENDING, None
         if reset_attempts:
             row.attempts = 0

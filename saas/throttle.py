@@ -101,4 +101,4 @@ def count(event: str, *, tenant_id=None, subject=None, since: timedelta) -> int:
     if subject is not None:
         criteria.append(AuditEvent.subject == subject)
     with nullcontext() if tenant_id is not None else all_tenants():
-        return db.session.scalar(select(func.count(AuditEvent.id)).where(*criteria))
+        return db.session.execute(select(func.count(AuditEvent.id)).where(*criteria)).scalar_one()

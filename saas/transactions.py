@@ -18,9 +18,10 @@ Jobs queued with `enqueue()` start after the owner's commit (see saas.jobs).
 from __future__ import annotations
 
 import functools
+from typing import Any, cast
 
 from flask import Flask, g
-from sqlalchemy import event, update
+from sqlalchemy import CursorResult, event, update
 
 from saas.extensions import db
 
@@ -36,10 +37,11 @@ def claim(model, *where, **values) -> bool:
     pending), so of two concurrent callers only one changes it: PostgreSQL makes the
     second wait for the first's commit and then re-checks `where`, which no longer holds.
     """
-    changed = db.session.execute(
+    result = db.session.execute(
         update(model).where(*where).values(**values).execution_options(synchronize_session=False)
-    ).rowcount
-    return changed == 1
+    )
+    # An UPDATE's result is a CursorResult (it has rowcount); execute() is typed as Result.
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def doom() -> None:
@@ -93,7 +95,9 @@ def owns_transaction(command):
         db.session.commit()
         return result
 
-    run.owns_transaction = True  # tests check that every command says so
+    # Tests check that every command says so. (mypy has no type for an attribute set
+    # on a function.)
+    run.owns_transaction = True  # type: ignore[attr-defined]
     return run
 
 

@@ -1,13 +1,16 @@
-"""What may reach an email header: addresses and names.
+"""What may reach an email header: addresses and names; and support phone numbers.
 
 An address is checked by email-validator (syntax only: no DNS lookup, so an upload or a
 test never waits on the network). A name may hold any letter but no control character:
 a CR or LF in a tenant's or a company's name would end up in a From or Subject header,
 where the standard library refuses it and the message could never be built.
+A support phone number (shown at the foot of every page and every email) has one rule,
+`is_phone_number`, for the Settings page and the tenant files alike.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
@@ -16,6 +19,8 @@ from wtforms.validators import ValidationError
 
 # Line and paragraph separators are not "Cc" but break a header line all the same.
 _FORBIDDEN_CATEGORIES = {"Cc", "Zl", "Zp"}
+_PHONE = re.compile(r"(?=.{3,30}\Z)\+?[0-9][0-9 ().-]{2,}")
+MAX_SUPPORT_PHONES = 5  # a tenant's support phones, at most
 
 
 class InvalidEmail(ValueError):
@@ -37,6 +42,16 @@ def email_address(value: str) -> str:
     except EmailNotValidError as error:
         raise InvalidEmail(f"{value!r} is not an email address: {error}") from None
     return (checked.ascii_email or checked.normalized).lower()
+
+
+def is_phone_number(value) -> bool:
+    """The one rule for a support phone number, on the Settings page and in tenant files
+    alike: 3 to 30 characters in all, the `+` included (the Settings input's maxlength);
+    an optional leading `+`, a digit, then at least two more of digits, spaces and
+    `( ) . -`. Nothing around it: no leading or trailing space, no line break (the
+    Settings page strips what was typed first; a tenant file's value is taken as written).
+    """
+    return isinstance(value, str) and _PHONE.fullmatch(value) is not None
 
 
 def has_control_characters(value: str) -> bool:

@@ -8,12 +8,11 @@ is a 404 like one that does not exist.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from saas.api import services
 from saas.api.openapi import document
 from saas.api.services import ApiProblem
-from saas.einvoice import MAX_BYTES
 from saas.extensions import csrf
 from saas.portal import publishing
 from saas.storage import MIME, serve
@@ -23,9 +22,16 @@ bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
 PREFIX = "/t/<tenant>/api/v1"
-MAX_FILE = MAX_BYTES  # the e-invoice reader's limit, for the PDF too
-# Two files of 10 MB, the email and the multipart framing.
-MAX_REQUEST = 2 * MAX_FILE + 256 * 1024
+
+
+def max_file() -> int:
+    """Bytes the XML and the PDF may have each: UPLOAD_FILE_MAX_BYTES (saas.config)."""
+    return current_app.config["UPLOAD_FILE_MAX_BYTES"]
+
+
+def max_request() -> int:
+    """Two files at their limit, the email and the multipart framing."""
+    return 2 * max_file() + 256 * 1024
 
 
 @bp.errorhandler(ApiProblem)
@@ -77,16 +83,17 @@ def credentials():
 def upload_invoice():
     user = signed_key_user()
     services.require(user, "invoices.upload")
-    if request.content_length is not None and request.content_length > MAX_REQUEST:
+    limit = max_file()
+    if request.content_length is not None and request.content_length > max_request():
         raise _too_large()
-    request.max_content_length = MAX_REQUEST  # also for a body sent without a length
+    request.max_content_length = max_request()  # also for a body sent without a length
     xml = request.files.get("xml")
     if xml is None:
         raise ApiProblem(400, "missing_file", "Send the invoice XML in the multipart field xml.")
-    xml_data = xml.read(MAX_FILE + 1)
+    xml_data = xml.read(limit + 1)
     pdf = request.files.get("pdf")
-    pdf_data = pdf.read(MAX_FILE + 1) if pdf is not None else None
-    if len(xml_data) > MAX_FILE or (pdf_data is not None and len(pdf_data) > MAX_FILE):
+    pdf_data = pdf.read(limit + 1) if pdf is not None else None
+    if len(xml_data) > limit or (pdf_data is not None and len(pdf_data) > limit):
         raise _too_large()
     if not pdf_data:
         pdf_data = None  # an empty pdf field is no PDF
@@ -120,7 +127,8 @@ def upload_invoice():
 
 
 def _too_large() -> ApiProblem:
-    return ApiProblem(413, "too_large", "The XML and the PDF may be at most 10 MB each.")
+    size = f"{max_file() / (1024 * 1024):.1f}".removesuffix(".0")
+    return ApiProblem(413, "too_large", f"The XML and the PDF may be at most {size} MB each.")
 
 
 @bp.get(f"{PREFIX}/invoices")

@@ -14,9 +14,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import CursorResult, event, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from saas import audit, clock
@@ -118,14 +119,15 @@ def revoke_user_keys(user: User, reason: str) -> int:
     """Revoke every working key of `user`; returns how many. Caller commits."""
     if user.id is None:
         return 0
-    revoked = db.session.execute(
+    result = db.session.execute(
         update(ApiKey)
         .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=clock.now(), revoked_reason=reason)
         # No autoflush: the caller's reason is the one kept, before the flush's own
         # revocation of an inactive user's keys (below) would find them.
         .execution_options(synchronize_session=False, autoflush=False)
-    ).rowcount
+    )
+    revoked = cast("CursorResult[Any]", result).rowcount  # an UPDATE's result has rowcount
     if revoked:
         audit.record(
             "api_key.revoked",

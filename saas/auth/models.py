@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas import clock
 from saas.companies import membership
-from saas.extensions import db
+from saas.extensions import Model
 from saas.tenancy.models import TenantScoped
 
 ROLES = ("admin", "biller", "accountant", "support")
@@ -20,7 +20,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class User(TenantScoped, db.Model):
+class User(TenantScoped, Model):
     __tablename__ = "user"
     __table_args__ = (
         UniqueConstraint("tenant_id", "email"),
@@ -78,7 +78,7 @@ class User(TenantScoped, db.Model):
         return f"<User {self.email}>"
 
 
-class ApiKey(TenantScoped, db.Model):
+class ApiKey(TenantScoped, Model):
     """A staff user's key for the machine API: only its SHA-256 and a visible prefix are kept."""
 
     __tablename__ = "api_key"

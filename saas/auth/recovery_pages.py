@@ -16,6 +16,7 @@ from saas.auth.forms import (
     ResetPasswordForm,
     TaxIdForm,
 )
+from saas.auth.passwords import password_problem
 from saas.auth.views import NO_STORE, bp, throttled
 from saas.einvoice.taxids import InvalidTaxId
 from saas.htmx import render
@@ -88,9 +89,7 @@ def reset_password(token: str):
         form.user.data = link.users[0].id
     if request.method == "POST" and form.validate():
         user = next(u for u in link.users if u.id == form.user.data)
-        problem = services.password_problem(
-            form.new_password.data, email=user.email, username=user.username
-        )
+        problem = password_problem(form.new_password.data, email=user.email, username=user.username)
         if problem:
             form.new_password.errors.append(problem)
         else:

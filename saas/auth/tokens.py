@@ -16,14 +16,14 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
-from saas.extensions import db
+from saas.extensions import Model, db
 from saas.tenancy.models import TenantScoped
 from saas.transactions import claim
 
 PURPOSES = ("magic_link", "access_link", "set_password", "reset_tax_id", "reset_email")
 
 
-class OneTimeToken(TenantScoped, db.Model):
+class OneTimeToken(TenantScoped, Model):
     __tablename__ = "one_time_token"
     __table_args__ = (UniqueConstraint("tenant_id", "token_hash"),)
 

@@ -36,6 +36,7 @@ from saas.auth.forms import (
 )
 from saas.auth.google import google_available, google_client
 from saas.auth.models import User
+from saas.auth.passwords import password_problem
 from saas.auth.sessions import current_device, landing, remember_device, safe_next, start_session
 from saas.extensions import db, login_manager
 from saas.htmx import render
@@ -220,7 +221,7 @@ def change_password():
                 form.current_password.errors.append(_("Your current password is not correct."))
                 problem = True
             else:
-                problem = services.password_problem(
+                problem = password_problem(
                     form.new_password.data, email=user.email, username=user.username
                 )
                 if not problem and verify_password(user.password_hash, form.new_password.data):

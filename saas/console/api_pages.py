@@ -84,7 +84,15 @@ def check_api_key():
         check = apikeys.KeyCheck(error="throttled", wait=wait)
     elif check.error:
         audit.record("api.key_rejected", user_id=staff().id, reason=check.error, where="console")
-    response = render("console/_check.html", "console/_check.html", check=check)
+    # htmx swaps the result into the page; without JavaScript the whole page shows it.
+    response = render(
+        "console/api.html",
+        "console/_check.html",
+        keys=_keys(staff()),
+        new_key=None,
+        error=None,
+        check=check,
+    )
     if check.error == "throttled":
         response.status_code, response.headers["Retry-After"] = 429, str(wait)
     return response

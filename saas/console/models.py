@@ -8,11 +8,11 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
-from saas.extensions import db
+from saas.extensions import Model
 from saas.tenancy.models import TenantScoped
 
 
-class UploadBatch(TenantScoped, db.Model):
+class UploadBatch(TenantScoped, Model):
     """Many files uploaded at once, published by a job that records a result per file."""
 
     __tablename__ = "upload_batch"

@@ -8,10 +8,11 @@ user may see.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ScalarResult, case, func, or_, select
 
 from saas import audit, clock
 from saas.audit import AuditEvent
@@ -48,7 +49,7 @@ def dashboard(user: User, months: int = 12) -> Dashboard:
     scope = visibility.staff_invoices(user).subquery()
     today = clock.now().date()
     first = _month_start(today, months - 1)
-    created = db.session.execute(
+    created: ScalarResult[datetime] = db.session.execute(
         select(scope.c.created_at).where(scope.c.created_at >= first)
     ).scalars()
     counts: dict[date, int] = {}
@@ -58,16 +59,27 @@ def dashboard(user: User, months: int = 12) -> Dashboard:
     series = [(m, counts.get(m, 0)) for m in (_month_start(today, b) for b in range(months))]
     series.reverse()
     pending_flag = case((scope.c.first_downloaded_at.is_(None), 1), else_=0)
-    downloaded, pending = db.session.execute(
-        select(func.count(scope.c.first_downloaded_at), func.coalesce(func.sum(pending_flag), 0))
-    ).one()
-    issuers = db.session.execute(
-        select(Company.name, func.count(scope.c.id), func.coalesce(func.sum(pending_flag), 0))
-        .join(Company, Company.id == scope.c.issuer_company_id)
-        .group_by(Company.id, Company.name)
-        .order_by(func.count(scope.c.id).desc(), Company.name)
-        .limit(10)
-    ).all()
+    # tuples(): rows typed as tuples (a no-op at run time), so that they unpack.
+    downloaded, pending = (
+        db.session.execute(
+            select(
+                func.count(scope.c.first_downloaded_at), func.coalesce(func.sum(pending_flag), 0)
+            )
+        )
+        .tuples()
+        .one()
+    )
+    issuers = (
+        db.session.execute(
+            select(Company.name, func.count(scope.c.id), func.coalesce(func.sum(pending_flag), 0))
+            .join(Company, Company.id == scope.c.issuer_company_id)
+            .group_by(Company.id, Company.name)
+            .order_by(func.count(scope.c.id).desc(), Company.name)
+            .limit(10)
+        )
+        .tuples()
+        .all()
+    )
     return Dashboard(
         months=series,
         downloaded=int(downloaded),
@@ -192,7 +204,7 @@ def customer_scope(user: User) -> list:
     return [Company.id.in_(invoiced)]
 
 
-def customer_rows(user: User) -> list:
+def customer_rows(user: User) -> Sequence:
     """The Customers page's rows: each customer the user may see, with its recipients'
     count, latest sign-in and first address, and its number of invoices."""
     recipients = (
@@ -233,7 +245,7 @@ AUDIT_PAGE = 50
 
 @dataclass
 class AuditPage:
-    rows: list
+    rows: Sequence[AuditEvent]
     more: bool  # another page follows
     names: dict  # user id -> email, for the rows shown
     events: list  # every event name of the tenant, for the filter

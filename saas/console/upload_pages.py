@@ -3,7 +3,7 @@ a job with a progress bar; the limits shown are the ones enforced."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,14 +11,20 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from saas.console import uploads as bulk
 from saas.console.blueprint import bp, staff
-from saas.einvoice import MAX_BYTES
 from saas.errors import render_error
 from saas.htmx import render
 from saas.permissions import can, requires
 from saas.portal import publishing
 from saas.tenancy import current_tenant
 
-MAX_UPLOAD = MAX_BYTES  # the e-invoice reader's limit, for the PDF too
+
+def max_upload() -> int:
+    """Bytes the invoice's XML and its PDF may have each: UPLOAD_FILE_MAX_BYTES."""
+    return current_app.config["UPLOAD_FILE_MAX_BYTES"]
+
+
+def too_big_message() -> str:
+    return _("Files may be at most %(size)s MB.", size=_mb(max_upload()))
 
 
 def invalid_address_message(address: str) -> str:
@@ -40,10 +46,11 @@ def upload():
     if xml is None or not xml.filename:
         error = _("Choose the invoice's XML file.")
     else:
-        xml_data = xml.read(MAX_UPLOAD + 1)
-        pdf_data = pdf.read(MAX_UPLOAD + 1) if pdf is not None and pdf.filename else None
-        if len(xml_data) > MAX_UPLOAD or (pdf_data and len(pdf_data) > MAX_UPLOAD):
-            error = _("Files may be at most 10 MB.")
+        limit = max_upload()
+        xml_data = xml.read(limit + 1)
+        pdf_data = pdf.read(limit + 1) if pdf is not None and pdf.filename else None
+        if len(xml_data) > limit or (pdf_data and len(pdf_data) > limit):
+            error = too_big_message()
         else:
             try:
                 result = publishing.publish(
@@ -149,9 +156,7 @@ def upload_too_large(error):
         )
         return render("console/uploads.html", status=413, error=message, limits=_limits())
     if allowed and request.endpoint == "console.upload":
-        return render(
-            "console/upload.html", status=413, error=_("Files may be at most 10 MB."), email=None
-        )
+        return render("console/upload.html", status=413, error=too_big_message(), email=None)
     return render_error(error)
 
 

@@ -58,7 +58,7 @@ def read_fatturapa(root: etree._Element) -> list[InvoiceRecord]:
     bodies = _children(root, _BODY)
     if not bodies:
         raise missing(FORMAT, _BODY)
-    records = []
+    records: list[InvoiceRecord] = []
     for position, body in enumerate(bodies, start=1):
         # Fields of the second body onwards are named FatturaElettronicaBody[2]/... in errors.
         prefix = f"{_BODY}[{position}]/" if len(bodies) > 1 else f"{_BODY}/"

@@ -6,6 +6,7 @@ import datetime
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
 from saas.validation import one_line
@@ -53,7 +54,9 @@ class InvoiceRecord:
     @property
     def amount_decimals(self) -> int:
         """The decimals the document writes its totals with ("1234567.89": 2)."""
-        return max(0, -self.total.as_tuple().exponent, -self.tax_total.as_tuple().exponent)
+        # parse_amount gives finite amounts, whose exponent is an int (not "n", "N", "F").
+        total, tax = self.total.as_tuple().exponent, self.tax_total.as_tuple().exponent
+        return max(0, -cast(int, total), -cast(int, tax))
 
 
 class EInvoiceError(ValueError):

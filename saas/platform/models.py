@@ -9,10 +9,10 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas import clock
-from saas.extensions import db
+from saas.extensions import Model
 
 
-class PlatformAdmin(db.Model):
+class PlatformAdmin(Model):
     """An operator of the whole platform (not of a tenant): activates seat purchases."""
 
     __tablename__ = "platform_admin"

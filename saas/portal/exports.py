@@ -91,7 +91,7 @@ def build_export(export_id: int) -> None:
     checkpoint()  # other workers see it taken
     if not claimed:
         return
-    export = db.session.get(ExportJob, export_id)
+    export = db.session.get_one(ExportJob, export_id)
     user = db.session.get(User, export.user_id)
     try:
         if user is None or not user.active:
@@ -115,13 +115,13 @@ def build_export(export_id: int) -> None:
                     yield row
 
         size = write_zip(key, entries(), lambda done: _progress(export_id, done))
-        export = db.session.get(ExportJob, export_id)
+        export = db.session.get_one(ExportJob, export_id)
         export.status, export.zip_key, export.zip_size = "done", key, size
         export.done = export.total = len(included)
         export.invoice_ids = included
     except Exception as error:
         db.session.rollback()
-        export = db.session.get(ExportJob, export_id)
+        export = db.session.get_one(ExportJob, export_id)
         export.status, export.error = "failed", f"{type(error).__name__}: {error}"[:2000]
     export.active_for_user = None
     export.finished_at = clock.now()

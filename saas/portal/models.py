@@ -20,11 +20,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas import clock
-from saas.extensions import db
+from saas.extensions import Model
 from saas.tenancy.models import TenantScoped
 
 
-class Invoice(TenantScoped, db.Model):
+class Invoice(TenantScoped, Model):
     """One published invoice: metadata from its XML, files in storage."""
 
     __tablename__ = "invoice"
@@ -79,7 +79,7 @@ class Invoice(TenantScoped, db.Model):
         return f"{self.issue_date.isoformat()}_{safe}.{ext}"
 
 
-class DownloadEvent(TenantScoped, db.Model):
+class DownloadEvent(TenantScoped, Model):
     __tablename__ = "download_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,7 +91,7 @@ class DownloadEvent(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
-class ExportJob(TenantScoped, db.Model):
+class ExportJob(TenantScoped, Model):
     """A "pending downloads" zip, built by a job into storage, with its progress."""
 
     __tablename__ = "export_job"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
 from saas import audit, clock
@@ -17,7 +18,10 @@ from saas.portal.models import Invoice
 from saas.security import hash_password
 from saas.transactions import claim
 
-ACCESS_LINK_TTL = timedelta(days=7)
+
+def access_link_days() -> int:
+    """How many days an access or set-password link works: ACCESS_LINK_DAYS (saas.config)."""
+    return current_app.config["ACCESS_LINK_DAYS"]
 
 
 def onboard(tenant, user: User, first_invoice: Invoice | None = None) -> bool:
@@ -44,8 +48,9 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
     one-time link lets the recipient choose a password.
     """
     context = {"user": user, "invoice": invoice, "first": first}
+    days = access_link_days()
     if tenant.onboarding == "two_emails":
-        raw = tokens.issue("access_link", ACCESS_LINK_TTL, user_id=user.id)
+        raw = tokens.issue("access_link", timedelta(days=days), user_id=user.id)
         password = generate_password()
         user.password_hash = hash_password(password)
         user.password_changed_at = clock.now()
@@ -60,7 +65,7 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
             tenant=tenant,
             locale=user.locale,
             link=absolute_url("portal.access", tenant=tenant.slug, token=raw),
-            days=7,
+            days=days,
             **context,
         )
         send_email(
@@ -73,14 +78,14 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
             **context,
         )
     else:
-        raw = tokens.issue("set_password", ACCESS_LINK_TTL, user_id=user.id)
+        raw = tokens.issue("set_password", timedelta(days=days), user_id=user.id)
         send_email(
             user.email,
             "access_set_password",
             tenant=tenant,
             locale=user.locale,
             link=absolute_url("portal.set_password", tenant=tenant.slug, token=raw),
-            days=7,
+            days=days,
             **context,
         )
     audit.record("access.sent", user_id=user.id, mode=tenant.onboarding)

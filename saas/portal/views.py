@@ -14,6 +14,7 @@ from saas.auth import services as auth_services
 from saas.auth import tokens
 from saas.auth.forms import ConfirmForm, NewPasswordForm
 from saas.auth.models import User
+from saas.auth.passwords import password_problem
 from saas.auth.sessions import start_session
 from saas.extensions import db
 from saas.htmx import htmx_target, is_htmx, render
@@ -197,7 +198,7 @@ def set_password(token: str):
     form = NewPasswordForm()
     if request.method == "POST":
         if form.validate():
-            problem = auth_services.password_problem(
+            problem = password_problem(
                 form.new_password.data, email=user.email, username=user.username
             )
             if problem:

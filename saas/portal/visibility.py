@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import and_, false, literal, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, false, literal, or_, select, tuple_, update
 
 from saas import clock
 from saas.auth.models import User
@@ -49,7 +49,7 @@ def visible_invoices(user: User, company_id: int | None = None):
     if company_id is not None:
         links = [link for link in links if link.company_id == company_id]
     whole = [link.company_id for link in links if link.issuer_company_id is None]
-    criteria = [Invoice.customer_company_id.in_(whole)] if whole else []
+    criteria: list[ColumnElement[bool]] = [Invoice.customer_company_id.in_(whole)] if whole else []
     criteria += [
         and_(
             Invoice.customer_company_id == link.company_id,

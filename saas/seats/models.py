@@ -15,11 +15,11 @@ from sqlalchemy import ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas import clock
-from saas.extensions import db
+from saas.extensions import Model
 from saas.tenancy.models import TenantScoped
 
 
-class SeatPurchase(TenantScoped, db.Model):
+class SeatPurchase(TenantScoped, Model):
     __tablename__ = "seat_purchase"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,7 +40,7 @@ class SeatPurchase(TenantScoped, db.Model):
     tenant = relationship("Tenant")
 
 
-class Seat(TenantScoped, db.Model):
+class Seat(TenantScoped, Model):
     __tablename__ = "seat"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -132,7 +132,8 @@ def strip_tenant_prefix(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.wsgi_app = TenantHostMiddleware(app)
+    # Flask's documented way to wrap its WSGI app; its types declare wsgi_app a method.
+    app.wsgi_app = TenantHostMiddleware(app)  # type: ignore[method-assign]
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             install_row_level_security(db.engine)

@@ -15,14 +15,13 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from lxml import etree
 
+from saas.branding import is_color
 from saas.plans import PLANS
 from saas.tenancy.models import COUNTRIES
-from saas.validation import has_control_characters
+from saas.validation import MAX_SUPPORT_PHONES, has_control_characters, is_phone_number
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]{2,30}$")
 LOGIN_METHODS = ("password", "magic_link", "google")
 PASSWORD_RESETS = ("tax_id", "email")
 ONBOARDINGS = ("two_emails", "set_password_link")
@@ -155,11 +154,13 @@ def check_tenant_file(path: Path, locales: set[str], problems: Problems) -> Tena
 
 
 def _phones(c: _Checker, path: Path, problems: Problems, locales: set[str]) -> list[dict]:
-    phones = []
+    phones: list[dict] = []
     raw = c.data.get("support_phones", [])
     if not isinstance(raw, list):
         problems.add(path, "support_phones", "must be a list of [[support_phones]] tables")
         return phones
+    if len(raw) > MAX_SUPPORT_PHONES:
+        problems.add(path, "support_phones", f"has {len(raw)} phones; at most {MAX_SUPPORT_PHONES}")
     for i, entry in enumerate(raw):
         key = f"support_phones[{i}]"
         if not isinstance(entry, dict):
@@ -174,7 +175,7 @@ def _phones(c: _Checker, path: Path, problems: Problems, locales: set[str]) -> l
                 problems.add(path, f"{key}.label", "must map languages with catalogs to text")
         elif not (isinstance(label, str) and label.strip()):
             problems.add(path, f"{key}.label", "must be text, or a table of language = text")
-        if not (isinstance(number, str) and PHONE_RE.match(number)):
+        if not is_phone_number(number):
             problems.add(path, f"{key}.number", f"{number!r} is not a phone number")
         phones.append({"label": label, "number": number})
     return phones
@@ -314,11 +315,9 @@ class _Checker:
         value = self._get(key, required)
         if value is None:
             return None
-        if not isinstance(value, str) or not COLOR_RE.match(value):
+        if not is_color(value):
             self._problem(key, f"{value!r} is not a colour; use #rrggbb")
             return None
-        if len(value) == 4:
-            value = "#" + "".join(ch * 2 for ch in value[1:])
         return value.lower()
 
     def timezone(self, key, default):

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from saas import clock
-from saas.extensions import db
+from saas.extensions import Model
 
 COUNTRIES = {
     # country: (currency, timezone, tax id label)
@@ -18,7 +18,7 @@ COUNTRIES = {
 }
 
 
-class Tenant(db.Model):
+class Tenant(Model):
     __tablename__ = "tenant"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,7 +82,7 @@ class TenantOptional:
         return mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
 
 
-class TenantDomain(TenantScoped, db.Model):
+class TenantDomain(TenantScoped, Model):
     """A host name that serves one tenant's pages at its root."""
 
     __tablename__ = "tenant_domain"

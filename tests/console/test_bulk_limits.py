@@ -14,6 +14,7 @@ from flask import g
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from saas.console import upload_files
 from saas.console import uploads as console
 from saas.console.models import UploadBatch
 from saas.extensions import db
@@ -146,7 +147,7 @@ def test_what_zips_declare_in_all_is_checked_before_storing(make_app, tenants):
 
 def test_the_total_expanded_is_enforced_while_reading_too(make_app, tenants, monkeypatch):
     # As if the zip's directory lied: only the bytes actually expanded are counted.
-    monkeypatch.setattr(console, "_declared_size", lambda stream: 0)
+    monkeypatch.setattr(console, "declared_size", lambda stream: 0)
     app = make_app(UPLOAD_MAX_EXPANDED_BYTES=3 * MiB)
     client = staff_client(app, tenants, "biller")
     files = {f"f{n}.xml": random.Random(n).randbytes(MiB) for n in range(4)}
@@ -166,7 +167,7 @@ def test_the_total_expanded_is_enforced_while_reading_too(make_app, tenants, mon
 def test_a_zip_listing_too_many_entries_is_refused_before_it_is_read(app, tenants):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for n in range(console.MAX_ZIP_ENTRIES + 1):
+        for n in range(upload_files.MAX_ZIP_ENTRIES + 1):
             archive.writestr(f"d{n}/", b"")
     client = staff_client(app, tenants, "biller")
     response = post_files(client, [(io.BytesIO(buffer.getvalue()), "many.zip")])

@@ -11,7 +11,7 @@ from saas.auth.models import User
 from saas.auth.services import UserError
 from saas.companies import Company
 from saas.console.models import UploadBatch
-from saas.console.uploads import MAX_NAME, file_name
+from saas.console.upload_files import MAX_NAME, file_name
 from saas.extensions import db
 from saas.portal.models import Invoice
 from saas.seats.staff_accounts import create_user
