@@ -63,6 +63,7 @@ lint: $(STAMP)
 	$(UV) lock --check --python $(PYTHON)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

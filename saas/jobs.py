@@ -12,6 +12,7 @@ import importlib
 import logging
 import threading
 from datetime import timedelta
+from typing import TypeVar
 
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 QUEUES = ("default", "mail", "exports")
 _PENDING = "saas.pending_jobs"
 _MARKS = "saas.pending_jobs_at_savepoints"
+_Row = TypeVar("_Row")
 
 
 def job(queue: str = "default"):
@@ -39,7 +41,7 @@ def job(queue: str = "default"):
     return decorate
 
 
-def job_row(model, ident: int, task: str):
+def job_row(model: type[_Row], ident: int, task: str) -> _Row | None:
     """The row a job's id names, if it is the job's tenant's; else None, logged.
 
     Reads are scoped to the job's tenant, so a row of another tenant (a misrouted or

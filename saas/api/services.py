@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 from saas import audit
 from saas.auth import apikeys
@@ -53,7 +54,8 @@ def key_user(authorization: str | None, ip: str | None) -> tuple[User, apikeys.A
         )
     check = apikeys.check_api_key(raw.strip())
     if check.error is None:
-        return check.key.user, check.key
+        key = cast(apikeys.ApiKey, check.key)  # no error: the key was found and may be used
+        return key.user, key
     wait = apikeys.key_failures_wait(ip)
     audit.record(
         "api.key_rejected",
@@ -68,7 +70,8 @@ def key_user(authorization: str | None, ip: str | None) -> tuple[User, apikeys.A
             f"Too many requests with a wrong API key from this address; retry in {wait} s.",
             {"Retry-After": str(wait)},
         )
-    raise unauthorized(check.error, check.message)
+    # Every error of check_api_key has its message in KEY_ERRORS.
+    raise unauthorized(check.error, cast(str, check.message))
 
 
 def password_user(tenant, email: str, password: str, ip: str | None) -> User:

@@ -86,13 +86,17 @@ def request_reset_by_tax_id(tenant, tax_id: str, ip: str | None, locale: str) ->
     id (an audit row and a queued job); the job looks the company up, so neither the page
     nor its timing tells whether the company exists.
     """
-    subject = f"tax_id:{tax_id}"
+    return _request(tenant, f"tax_id:{tax_id}", "tax_id", ip, send_tax_id_reset, tax_id, locale)
+
+
+def _request(tenant, subject: str, flow: str, ip: str | None, task, *args) -> int:
+    """Record the request and queue `task(*args, ip)`, unless throttled (then the wait)."""
     with one_at_a_time(f"reset:{tenant.id}:{subject}"):
         wait = _throttled(tenant, subject, ip)
         if wait:
             return wait
-        audit.record("password_reset.requested", subject=subject, flow="tax_id")
-        enqueue(send_tax_id_reset, tenant.id, tax_id, locale, ip)
+        audit.record("password_reset.requested", subject=subject, flow=flow)
+        enqueue(task, tenant.id, *args, ip)
     return 0
 
 
@@ -103,7 +107,7 @@ def send_tax_id_reset(tax_id: str, locale: str, ip: str | None = None) -> None:
         select(Company).where(Company.tax_id == tax_id, Company.kind == "customer")
     ).first()
     recipients = resettable_recipients(company) if company is not None else []
-    if not recipients:
+    if company is None or not recipients:
         return
     hours = int(RESET_TTL.total_seconds() // 3600)
     if company.email:
@@ -147,14 +151,7 @@ def request_reset_by_email(tenant, email: str, ip: str | None, locale: str) -> i
     looks the account up, so neither the page nor its timing tells who has one.
     """
     email = normalize_email(email)
-    subject = f"email:{email}"
-    with one_at_a_time(f"reset:{tenant.id}:{subject}"):
-        wait = _throttled(tenant, subject, ip)
-        if wait:
-            return wait
-        audit.record("password_reset.requested", subject=subject, flow="email")
-        enqueue(send_email_reset, tenant.id, email, locale, ip)
-    return 0
+    return _request(tenant, f"email:{email}", "email", ip, send_email_reset, email, locale)
 
 
 @job(queue="mail")
@@ -194,7 +191,7 @@ def open_reset_link(raw: str) -> ResetLink | None:
     else:
         user = db.session.get(User, token.user_id)
         alive = user is not None and user.active and user.deleted_at is None
-        link = ResetLink(token=token, users=[user] if alive else [])
+        link = ResetLink(token=token, users=[user] if user is not None and alive else [])
     return link if link.users else None
 
 
@@ -206,7 +203,7 @@ def reset_password(raw: str, user_id: int, new_password: str) -> User | None:
     """
     link = open_reset_link(raw)
     user = next((u for u in link.users if u.id == user_id), None) if link else None
-    if user is None or tokens.consume(link.token.purpose, raw) is None:
+    if link is None or user is None or tokens.consume(link.token.purpose, raw) is None:
         return None
     change_password(user, new_password, reason=f"reset_{link.flow}")
     audit.record(

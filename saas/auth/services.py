@@ -7,6 +7,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app, g
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -119,7 +120,9 @@ class KnownDevice:
 
 
 def _device_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="known-device")
+    # Always set: saas.config generates one when the environment gives none.
+    secret = cast(str | bytes, current_app.secret_key)
+    return URLSafeTimedSerializer(secret, salt="known-device")
 
 
 def device_cookie_name(tenant) -> str:
@@ -161,9 +164,10 @@ def _password_wait(tenant, subject: str, ip: str | None, device: KnownDevice | N
 
 
 def _record_failure(event: str, user: User | None, subject: str, device: KnownDevice | None):
-    audit.record(event, user_id=user.id if user else None, subject=subject)
+    user_id = user.id if user else None
+    audit.record(event, user_id=user_id, subject=subject)
     if device is not None:
-        audit.record("signin.device_failed", user_id=user.id, subject=device.subject)
+        audit.record("signin.device_failed", user_id=user_id, subject=device.subject)
 
 
 def authenticate(

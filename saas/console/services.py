@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import ScalarResult, case, func, or_, select
 
@@ -59,32 +60,26 @@ def dashboard(user: User, months: int = 12) -> Dashboard:
     series = [(m, counts.get(m, 0)) for m in (_month_start(today, b) for b in range(months))]
     series.reverse()
     pending_flag = case((scope.c.first_downloaded_at.is_(None), 1), else_=0)
-    # tuples(): rows typed as tuples (a no-op at run time), so that they unpack.
-    downloaded, pending = (
-        db.session.execute(
-            select(
-                func.count(scope.c.first_downloaded_at), func.coalesce(func.sum(pending_flag), 0)
-            )
-        )
-        .tuples()
-        .one()
-    )
-    issuers = (
-        db.session.execute(
-            select(Company.name, func.count(scope.c.id), func.coalesce(func.sum(pending_flag), 0))
-            .join(Company, Company.id == scope.c.issuer_company_id)
-            .group_by(Company.id, Company.name)
-            .order_by(func.count(scope.c.id).desc(), Company.name)
-            .limit(10)
-        )
-        .tuples()
-        .all()
-    )
+    # A select() of SQL functions gives rows typed Row[Any, ...], which mypy unpacks as
+    # object: the casts say what the columns are (counts and sums of integers).
+    totals = db.session.execute(
+        select(func.count(scope.c.first_downloaded_at), func.coalesce(func.sum(pending_flag), 0))
+    ).one()
+    downloaded, pending = cast("tuple[int, int]", totals)
+    issuers = db.session.execute(
+        select(Company.name, func.count(scope.c.id), func.coalesce(func.sum(pending_flag), 0))
+        .join(Company, Company.id == scope.c.issuer_company_id)
+        .group_by(Company.id, Company.name)
+        .order_by(func.count(scope.c.id).desc(), Company.name)
+        .limit(10)
+    ).all()
     return Dashboard(
         months=series,
         downloaded=int(downloaded),
         pending=int(pending),
-        issuers=[(name, int(n), int(p)) for name, n, p in issuers],
+        issuers=[
+            (name, int(n), int(p)) for name, n, p in cast("list[tuple[str, int, int]]", issuers)
+        ],
     )
 
 

@@ -12,10 +12,9 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from flask import current_app
-
-from saas.einvoice import MAX_BYTES
 
 MAX_FILES = 1000  # per upload, counting the files inside a zip
 # A zip may be as large as a request (MAX_CONTENT_LENGTH); what its members may expand to
@@ -78,7 +77,7 @@ def upload_limits() -> dict:
     config = current_app.config
     return {
         "zip_bytes": config["MAX_CONTENT_LENGTH"],
-        "file_bytes": MAX_BYTES,
+        "file_bytes": config["UPLOAD_FILE_MAX_BYTES"],
         "files": MAX_FILES,
         "expanded_bytes": config["UPLOAD_MAX_EXPANDED_BYTES"],
         "ratio": config["UPLOAD_MAX_RATIO"],
@@ -133,10 +132,12 @@ class Reader:
     def __init__(self, storage, folder: str, limits: dict):
         self.storage, self.folder, self.limits = storage, folder, limits
         self.expanded = 0
-        self._key = self._archive = self._handle = None
+        self._key: str | None = None
+        self._archive: zipfile.ZipFile | None = None
+        self._handle: BinaryIO | None = None
 
     def archive(self, key: str) -> zipfile.ZipFile:
-        if key != self._key:
+        if key != self._key or self._archive is None:  # (the two are set together)
             self.close()
             path = os.path.join(self.folder, hashlib.sha256(key.encode()).hexdigest())
             if not os.path.exists(path):
@@ -154,16 +155,16 @@ class Reader:
         self._key = self._archive = self._handle = None
 
     def allowed(self, compressed: int) -> int:
-        """The most bytes a member may expand to: 10 MB, and UPLOAD_MAX_RATIO times its
-        compressed size (small members are never refused for their ratio)."""
+        """The most bytes a member may expand to: UPLOAD_FILE_MAX_BYTES, and UPLOAD_MAX_RATIO
+        times its compressed size (small members are never refused for their ratio)."""
         by_ratio = max(RATIO_FLOOR, self.limits["ratio"] * compressed)
-        return min(MAX_BYTES, by_ratio)
+        return min(self.limits["file_bytes"], by_ratio)
 
     def read(self, entry: Entry) -> tuple[bytes | None, str | None]:
         """(bytes, None) or (None, problem code)."""
         if entry.member is None:
             with self.storage.open(entry.key) as handle:
-                return handle.read(MAX_BYTES + 1), None  # bounded when it was stored
+                return handle.read(self.limits["file_bytes"] + 1), None  # bounded when stored
         try:
             archive = self.archive(entry.key)
             info = archive.infolist()[entry.member]
@@ -176,7 +177,7 @@ class Reader:
             return None, "bad_zip"
         self.expanded += len(data)
         if len(data) > allowed:
-            return None, "too_big" if len(data) > MAX_BYTES else "ratio"
+            return None, "too_big" if len(data) > self.limits["file_bytes"] else "ratio"
         if self.expanded > self.limits["expanded_bytes"]:
             return None, "expanded_too_big"
         return data, None
@@ -219,7 +220,7 @@ def _entry(name: str, key: str, index: int, member: zipfile.ZipInfo, reader) -> 
         entry.problem = "unknown_type"
     elif kind == "zip":
         entry.problem = "nested_zip"
-    elif member.file_size > MAX_BYTES:
+    elif member.file_size > reader.limits["file_bytes"]:
         entry.problem = "too_big"
     elif member.file_size > reader.allowed(member.compress_size):
         entry.problem = "ratio"

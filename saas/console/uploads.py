@@ -11,8 +11,10 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
+from typing import cast
 
 from flask import g
+from sqlalchemy import Table
 
 from saas import audit, clock
 from saas.auth.models import User
@@ -30,7 +32,6 @@ from saas.console.upload_files import (
     store_bounded,
     upload_limits,
 )
-from saas.einvoice import MAX_BYTES
 from saas.extensions import db
 from saas.jobs import enqueue, job, job_row
 from saas.portal import publishing
@@ -43,10 +44,11 @@ PROGRESS_EVERY = 0.5  # seconds between progress updates
 def start_upload(user: User, uploads) -> UploadBatch:
     """Store the uploaded files and queue the job that publishes them.
 
-    `uploads` are Werkzeug FileStorage objects. Each XML, .p7m or PDF may be 10 MB, a zip
-    as large as a request may be (MAX_CONTENT_LENGTH), and the zips together may declare
-    at most UPLOAD_MAX_EXPANDED_BYTES once expanded; anything else stops the whole upload
-    before any file is stored. Files are copied to storage in pieces, never held whole.
+    `uploads` are Werkzeug FileStorage objects. Each XML, .p7m or PDF may be
+    UPLOAD_FILE_MAX_BYTES, a zip as large as a request may be (MAX_CONTENT_LENGTH), and
+    the zips together may declare at most UPLOAD_MAX_EXPANDED_BYTES once expanded;
+    anything else stops the whole upload before any file is stored. Files are copied to
+    storage in pieces, never held whole.
     """
     uploads = [u for u in uploads if u and u.filename]
     if not uploads:
@@ -56,7 +58,8 @@ def start_upload(user: User, uploads) -> UploadBatch:
     limits = upload_limits()
     batch = UploadBatch(tenant_id=user.tenant_id, user_id=user.id, status="queued")
     storage = get_storage()
-    stored, expanded = [], 0
+    stored: list[dict] = []
+    expanded = 0
     try:
         with db.session.begin_nested():  # a refused upload leaves no batch behind
             db.session.add(batch)
@@ -66,7 +69,7 @@ def start_upload(user: User, uploads) -> UploadBatch:
                 kind = kind_of(name)
                 if kind is None:
                     raise UploadError("unknown_type:" + name)
-                limit = limits["zip_bytes"] if kind == "zip" else MAX_BYTES
+                limit = limits["zip_bytes"] if kind == "zip" else limits["file_bytes"]
                 if kind == "zip":
                     expanded += declared_size(upload.stream)
                     if expanded > limits["expanded_bytes"]:
@@ -102,7 +105,7 @@ def process_upload(batch_id: int) -> None:
     checkpoint()  # taken, in sight of other workers
     if not claimed:
         return
-    batch = db.session.get(UploadBatch, batch_id)
+    batch = db.session.get_one(UploadBatch, batch_id)
     user = db.session.get(User, batch.user_id)
     folder = tempfile.TemporaryDirectory(prefix="saas-upload-")
     reader = Reader(get_storage(), folder.name, upload_limits())
@@ -127,7 +130,7 @@ def process_upload(batch_id: int) -> None:
                 and stem(entry.name) not in invoice_stems
             ):
                 results.append({"file": entry.name, "status": "error", "code": "pdf_without_xml"})
-        batch = db.session.get(UploadBatch, batch_id)
+        batch = db.session.get_one(UploadBatch, batch_id)
         batch.results, batch.done, batch.status = results, len(invoices), "done"
         batch.finished_at = clock.now()
         audit.record(
@@ -140,7 +143,7 @@ def process_upload(batch_id: int) -> None:
         )
     except Exception as error:
         db.session.rollback()
-        batch = db.session.get(UploadBatch, batch_id)
+        batch = db.session.get_one(UploadBatch, batch_id)
         batch.status, batch.error, batch.finished_at = "failed", str(error)[:1000], clock.now()
         checkpoint()  # the failure is recorded before the job itself fails
         raise
@@ -157,7 +160,7 @@ def _process_entry(tenant, user, entry: Entry, pdf: Entry | None, reader: Reader
     if entry.problem is not None:
         return [{"file": entry.name, "status": "error", "code": entry.problem}]
     data, problem = reader.read(entry)
-    if problem is not None:
+    if data is None:  # then there is a problem
         return [{"file": entry.name, "status": "error", "code": problem}]
     rows = []
     pdf_data = None
@@ -184,8 +187,10 @@ def _publish_file(tenant, user, name: str, data: bytes, pdf: bytes | None) -> di
 
 
 def _save_progress(batch_id: int, done: int, results: list[dict]) -> None:
+    # A mapped class's __table__ is its Table (typed as the FromClause it may also be).
     db.session.execute(
-        UploadBatch.__table__.update()
+        cast(Table, UploadBatch.__table__)
+        .update()
         .where(UploadBatch.id == batch_id)
         .values(done=done, results=list(results))
     )

@@ -12,6 +12,7 @@ import hashlib
 import uuid
 import zlib
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -89,9 +90,10 @@ def publish(
     allowed = None if issuers is None else {c.tax_id for c in issuers}
     for record in records:
         if allowed is not None and record.issuer_tax_id not in allowed:
+            staff = cast(User, uploader)  # only a user is limited to assigned issuers
             raise IssuerNotAssigned(
                 f"the issuer {record.issuer_tax_id} is not one of the companies assigned to "
-                f"{uploader.email}"
+                f"{staff.email}"
             )
         if record.country != tenant.country:
             raise PublishError(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, false, literal, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, tuple_, update
 
 from saas import clock
 from saas.auth.models import User
@@ -69,7 +69,7 @@ def assigned_issuers(user) -> list[Company] | None:
     return [c for c in user.companies if c.kind == "issuer"]
 
 
-def staff_invoices(user: User):
+def staff_invoices(user: User) -> Select[Invoice]:
     """A SELECT of the invoices a staff user may see: the one scope of staff reads."""
     query = select(Invoice)
     issuers = assigned_issuers(user)

@@ -35,9 +35,9 @@ def seats_in(*states):
 
 
 def _missing_plan_seats(tenant) -> int:
-    have = db.session.scalar(
+    have = db.session.execute(
         select(func.count(Seat.id)).where(Seat.purchase_id.is_(None), Seat.state != "expired")
-    )
+    ).scalar_one()
     return max(0, plan_of(tenant).extra_users_included - have)
 
 
@@ -67,11 +67,11 @@ def summary(tenant) -> SeatSummary:
     counts = dict(
         db.session.execute(select(Seat.state, func.count(Seat.id)).group_by(Seat.state)).all()
     )
-    pending = db.session.scalar(
+    pending = db.session.execute(
         select(func.coalesce(func.sum(SeatPurchase.quantity), 0)).where(
             SeatPurchase.status == "pending"
         )
-    )
+    ).scalar_one()
     assigned, burned, free = (counts.get(s, 0) for s in ("assigned", "burned", "free"))
     free += _missing_plan_seats(tenant)
     return SeatSummary(assigned + burned + free, assigned, burned, free, int(pending))

@@ -39,14 +39,14 @@ def staff_users() -> list[User]:
 
 
 def _active_admins() -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count(User.id)).where(
             User.kind == "staff",
             User.role == "admin",
             User.active.is_(True),
             User.deleted_at.is_(None),
         )
-    )
+    ).scalar_one()
 
 
 def _guard_last_admin(user: User) -> None:

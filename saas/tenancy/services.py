@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from flask import current_app
 from sqlalchemy import select
@@ -49,7 +50,7 @@ def _check_domains_free(specs: list[TenantSpec]) -> None:
 def _apply(spec: TenantSpec) -> str:
     tenant = db.session.scalars(select(Tenant).where(Tenant.slug == spec.slug)).first()
     created = tenant is None
-    if created:
+    if tenant is None:
         tenant = Tenant(slug=spec.slug, **spec.values)
         db.session.add(tenant)
         db.session.flush()
@@ -67,7 +68,8 @@ def _apply(spec: TenantSpec) -> str:
     elif spec.logo is not None:
         key = tenant_key(tenant.id, "branding", f"logo-{spec.logo_digest}{spec.logo_ext}")
         if tenant.logo_key != key:
-            get_storage().put(key, spec.logo, spec.logo_content_type)
+            content_type = cast(str, spec.logo_content_type)  # set with the logo
+            get_storage().put(key, spec.logo, content_type)
             tenant.logo_key, tenant.logo_content_type = key, spec.logo_content_type
             changed = True
     elif tenant.logo_key is not None:
