@@ -3,6 +3,13 @@
 Services come from the environment (DATABASE_URL, REDIS_URL) or are started here
 (aiosmtpd, moto's S3 server). Under CI=true a missing service fails the run; on a
 developer machine it skips the tests that need it.
+
+A test that uses the database runs in one transaction rolled back at its end (see
+OuterTransaction), unless it is marked `committed` because other connections must see
+its rows (a worker process, threads, a live server, another engine): then its rows are
+committed and every table is emptied after it. Tests under e2e/ and those using the
+fixtures in COMMITTED_FIXTURES are marked so automatically; `--all-committed` runs
+every test that way.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from flask import g
+from flask import current_app, g, has_app_context
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
 
 from saas import clock, create_app
 from saas.extensions import db
@@ -174,25 +182,176 @@ def empty_all_tables() -> None:
 
 
 @pytest.fixture
-def make_app(database_url, tmp_path):
-    """Build apps on the session's database; every table is emptied after the test."""
-    apps = []
+def make_app(database_url, tmp_path, request):
+    """Build apps on the session's database.
+
+    A test runs inside one transaction that is rolled back at its end (OuterTransaction),
+    unless it is marked `committed`: its rows must then reach other connections (a worker
+    process, threads, a live server, another engine), so they are really committed, and
+    every table is emptied after the test.
+    """
+    committed = request.node.get_closest_marker("committed") is not None
+    apps, outer = [], None
 
     def make(**overrides):
+        nonlocal outer
         app = create_app(base_config(tmp_path, DATABASE_URL=database_url, **overrides))
         _test_blocks_own_their_transaction(app)
+        if not committed:
+            if outer is None:
+                with app.app_context():
+                    outer = OuterTransaction(db.engine)
+            app.extensions[OUTER] = outer  # every app of the test shares it
         apps.append(app)
         return app
 
     yield make
     clock.reset()
-    for app in apps[:1] or [make()]:
-        with app.app_context(), all_tenants():
-            db.session.rollback()
-            empty_all_tables()
-    for app in apps:
-        with app.app_context(), all_tenants():
-            db.engine.dispose()
+    problems = outer.end() if outer is not None else []
+    try:
+        if committed or problems:
+            for app in apps[:1] or [make()]:
+                with app.app_context(), all_tenants():
+                    db.session.rollback()
+                    empty_all_tables()
+    finally:
+        for app in apps:
+            with app.app_context(), all_tenants():
+                db.engine.dispose()
+    if problems:
+        pytest.fail("; ".join(problems) + ": mark the test `committed`", pytrace=False)
+
+
+# --- one transaction per test ---------------------------------------------------------
+
+OUTER = "tests.outer_transaction"  # app.extensions key: the test's OuterTransaction
+
+# Fixtures whose tests need committed rows: their rows are read by another process, by
+# the server's threads or by a browser through them.
+COMMITTED_FIXTURES = {"live_server", "page", "browser", "rq_worker"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "committed: the test's rows must be committed for other connections to see them "
+        "(a worker process, threads, a live server, another engine); the tables are "
+        "emptied after it instead of its transaction being rolled back",
+    )
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--all-committed",
+        action="store_true",
+        help="run every test as if marked `committed` (tables emptied after each test)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    everywhere = config.getoption("--all-committed")
+    for item in items:
+        if everywhere or "e2e" in item.path.parts or COMMITTED_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.committed)
+
+
+class OuterTransaction:
+    """One connection and one transaction for a whole test, rolled back at its end.
+
+    Every session of the test's apps joins it with a SAVEPOINT (SQLAlchemy's "Joining a
+    Session into an External Transaction"): an owner's commit (a request's, a job's, a
+    test block's) releases its savepoint, a rollback returns to it, and what was
+    released is seen by every later session of the test, as committed rows would be.
+    Nothing is ever committed, so nothing needs emptying after the test.
+    """
+
+    def __init__(self, engine):
+        self.thread = threading.get_ident()
+        self.strays: list[str] = []
+        self.ended = False  # then sessions use the engine again (and other threads, never)
+        self.connection = engine.connect()
+        self.transaction = self.connection.begin()
+        if engine.dialect.name == "sqlite":
+            # pysqlite opens a transaction only at the first write; opened here, it is a
+            # real one, and every savepoint nests in it (cf. saas.transactions).
+            self._driver_sql("BEGIN")
+        # Still there at the end only if the transaction is (nothing committed it).
+        self._driver_sql(f"SAVEPOINT {self.SENTINEL}")
+
+    SENTINEL = "tests_outer_transaction"
+
+    def _driver_sql(self, statement: str) -> None:
+        cursor = self.connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+
+    def joined_by_this_thread(self) -> None:
+        if threading.get_ident() != self.thread:
+            where = threading.current_thread().name
+            self.strays.append(where)
+            raise RuntimeError(
+                f"the database was used from thread {where!r}, but the test's one "
+                "connection is its own thread's: mark the test `committed`"
+            )
+
+    def end(self) -> list[str]:
+        """Roll back; what went wrong (then the tables need emptying after all)."""
+        problems = []
+        if self.strays:
+            problems.append(f"threads {sorted(set(self.strays))} used the test's database")
+        if not self._still_open():
+            problems.append("the test's outer transaction ended before the test did")
+        try:
+            self.transaction.rollback()
+        finally:
+            self.connection.close()
+            self.ended = True
+        return problems
+
+    def _still_open(self) -> bool:
+        if not self.transaction.is_active:
+            return False
+        try:
+            self._driver_sql(f"ROLLBACK TO SAVEPOINT {self.SENTINEL}")
+        except Exception:  # no such savepoint: the transaction it was in has ended
+            return False
+        return True
+
+
+def _sessions_join_the_tests_transaction() -> None:
+    """Make db.session's sessions join the current app's OuterTransaction, if it has one.
+
+    Flask-SQLAlchemy's Session picks the app's engine in get_bind(), whatever its `bind`:
+    this subclass answers with the test's connection instead.
+    """
+    factory = db.session.session_factory
+    flask_session = factory.class_
+
+    if getattr(flask_session, "joins_the_tests_transaction", False):
+        return  # installed already
+
+    class JoinsTheTestsTransaction(flask_session):
+        joins_the_tests_transaction = True
+
+        def __init__(self, db, **kwargs):
+            outer = current_app.extensions.get(OUTER) if has_app_context() else None
+            if outer is not None:
+                outer.joined_by_this_thread()
+                if not outer.ended:
+                    kwargs.update(bind=outer.connection, join_transaction_mode="create_savepoint")
+            super().__init__(db, **kwargs)
+
+        def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+            if bind is None and isinstance(self.bind, Connection):
+                return self.bind
+            return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+    factory.class_ = JoinsTheTestsTransaction
+
+
+_sessions_join_the_tests_transaction()
 
 
 def _test_blocks_own_their_transaction(app) -> None:
@@ -265,6 +424,45 @@ class TenantRef:
 
         g.tenant = load_tenant(self.slug)
         return g.tenant
+
+
+@dataclass(frozen=True)
+class UserRef:
+    id: int
+    username: str  # signs in with tests.factories.PASSWORD
+    email: str
+
+
+@dataclass(frozen=True)
+class OtherTenant(TenantRef):
+    """A second tenant, for isolation tests: its Administrator, and a customer company
+    with one recipient (a portal user). Plain values, as `tenants` gives."""
+
+    admin: UserRef
+    company_id: int
+    recipient: UserRef
+
+
+@pytest.fixture
+def other_tenant(app) -> OtherTenant:
+    """A tenant besides the ones a test works in, made by the factories."""
+    from tests.factories import CompanyFactory, TenantFactory, UserFactory
+
+    def ref(user):
+        return UserRef(user.id, user.username, user.email)
+
+    with app.app_context():  # the block commits at its end
+        tenant = TenantFactory(name="Otra Empresa S.A.S.")
+        admin = UserFactory(tenant=tenant, role="admin")
+        company = CompanyFactory(tenant=tenant, name="Cliente de la Otra S.A.S.")
+        recipient = UserFactory(tenant=tenant, kind="recipient", role=None, companies=[company])
+        return OtherTenant(
+            tenant.id,
+            tenant.slug,
+            admin=ref(admin),
+            company_id=company.id,
+            recipient=ref(recipient),
+        )
 
 
 # --- SMTP ----------------------------------------------------------------------

@@ -87,6 +87,7 @@ def test_email_is_branded_translated_html_and_text(smtp_app, smtp):
     assert "Apri il portale fatture" in html
 
 
+@pytest.mark.committed  # the retries run on timer threads
 def test_smtp_outage_loses_nothing(smtp_app, smtp):
     smtp.stop()
     send_email("ana@example.com", "test", tenant=g.tenant)
@@ -99,6 +100,7 @@ def test_smtp_outage_loses_nothing(smtp_app, smtp):
     assert len(smtp.messages) == 1
 
 
+@pytest.mark.committed  # the retries run on timer threads
 def test_three_failures_mark_failed_then_an_operator_retries(smtp_app, smtp):
     smtp.stop()
     send_email("ana@example.com", "test", tenant=g.tenant)
@@ -126,6 +128,7 @@ def test_a_message_is_never_sent_twice(smtp_app, smtp):
     assert len(smtp.messages) == 1
 
 
+@pytest.mark.committed  # the retries run on timer threads
 def test_delivery_job_of_another_tenant_does_nothing(smtp_app, smtp):
     from saas.jobs import run_task
     from saas.mail import deliver

@@ -16,7 +16,8 @@ from tests.conftest import APP_ROLE, base_config, postgres_server_url
 from tests.invoices import ubl_invoice
 from tests.portal.conftest import publish_for
 
-pytestmark = pytest.mark.postgres
+# Its checks look through other connections (a plain engine, a raw pooled connection).
+pytestmark = [pytest.mark.postgres, pytest.mark.committed]
 
 
 @pytest.fixture

@@ -15,19 +15,21 @@ from saas.extensions import db
 from saas.tenancy import NoTenantError, all_tenants, as_tenant
 from saas.tenancy.models import Tenant
 from tests.auth.conftest import csrf_from
-from tests.factories import PASSWORD, make_company, make_tenant, make_user
+from tests.factories import PASSWORD, CompanyFactory, TenantFactory, UserFactory, make_user
 
 
 @pytest.fixture
 def two(ctx):
     """Tenants a and b, a company and a user each; a's user is (wrongly) also linked to
     b's company, so a relationship load has something to leak."""
-    a, b = make_tenant("alpha"), make_tenant("beta")
+    a, b = TenantFactory(slug="alpha"), TenantFactory(slug="beta")
     tenant_ids = a.id, b.id
-    # Each id read while its tenant is current (a row of another is invisible, on
-    # PostgreSQL even to a refresh).
-    ids = {"ca": make_company(a, name="Alpha SA").id, "ua": make_user(a, kind="recipient").id}
-    ids |= {"cb": make_company(b, name="Beta SA").id, "ub": make_user(b, kind="recipient").id}
+    ids = {
+        "ca": CompanyFactory(tenant=a, name="Alpha SA").id,
+        "ua": UserFactory(tenant=a, kind="recipient").id,
+        "cb": CompanyFactory(tenant=b, name="Beta SA").id,
+        "ub": UserFactory(tenant=b, kind="recipient").id,
+    }
     with all_tenants():
         db.session.execute(
             insert(membership),

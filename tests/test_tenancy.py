@@ -8,7 +8,7 @@ from werkzeug.exceptions import NotFound
 from saas.companies import Company
 from saas.extensions import db
 from saas.tenancy import NoTenantError, all_tenants, current_tenant, get_or_404
-from tests.factories import make_company, make_tenant
+from tests.factories import CompanyFactory, TenantFactory, make_company, make_tenant
 
 
 def test_tenant_page_by_slug(client, tenants):
@@ -47,10 +47,9 @@ def test_url_for_fills_the_slug(app, tenants):
         assert url_for("site.home", tenant="azteca") == "/t/azteca/"
 
 
-def test_scoped_loader_404s_on_another_tenants_row(app, ctx):
-    a, b = make_tenant("alpha"), make_tenant("beta")
-    mine, theirs = make_company(a).id, make_company(b).id
-    g.tenant = a
+def test_scoped_loader_404s_on_another_tenants_row(other_tenant, ctx):
+    g.tenant = TenantFactory()
+    mine, theirs = CompanyFactory(tenant=g.tenant).id, other_tenant.company_id
     assert get_or_404(Company, mine).id == mine
     with pytest.raises(NotFound):
         get_or_404(Company, theirs)

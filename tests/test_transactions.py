@@ -82,6 +82,7 @@ def test_a_claim_is_won_once(ctx):
     assert won == [True, False]
 
 
+@pytest.mark.committed  # on SQLite, what opens the transaction is the point
 def test_a_refused_service_undoes_only_its_own_rows(app):
     """A savepoint nests inside the owner's transaction, also on SQLite (where pysqlite
     would otherwise let the savepoint open, and its RELEASE commit, the transaction)."""

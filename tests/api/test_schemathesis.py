@@ -18,6 +18,8 @@ from tests.conftest import LiveServer
 from tests.factories import PASSWORD
 from tests.invoices import fake_pdf, ubl_invoice
 
+pytestmark = pytest.mark.committed  # the live server's threads serve the requests
+
 
 @pytest.fixture
 def live_api(make_app, tenants):

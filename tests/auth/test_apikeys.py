@@ -38,9 +38,9 @@ def test_a_wrong_key_is_invalid(biller, mangle):
     assert apikeys.check_api_key(mangle(raw)).error == "key_invalid"
 
 
-def test_a_key_of_another_tenant_is_invalid(biller):
+def test_a_key_of_another_tenant_is_invalid(other_tenant, biller):
     _, raw = apikeys.create_api_key(biller)
-    g.tenant = make_tenant("other")
+    g.tenant = other_tenant.load()
     db.session.commit()
     assert apikeys.check_api_key(raw).error == "key_invalid"
 

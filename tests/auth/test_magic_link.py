@@ -177,6 +177,7 @@ def test_disabled_method_is_404(smtp_app):
     assert client.get("/t/azteca/login/magic/whatever").status_code == 404
 
 
+@pytest.mark.committed  # the live server's threads
 def test_twenty_concurrent_posts_sign_in_exactly_once(smtp_app, smtp, bea):
     ask_for_link(smtp_app.test_client(), "bea@gmail.com")
     path = path_of(mailed_link(smtp))

@@ -251,6 +251,7 @@ def test_preferred_language_is_saved_and_used(client, tenants, ana):
     assert '<html lang="it"' in client.get("/t/intertec/").text
 
 
+@pytest.mark.committed  # the live server's threads
 def test_twenty_simultaneous_wrong_passwords_check_at_most_five(app, tenants, ana):
     """The account limit holds under concurrency: no burst gets more guesses through."""
     import threading

@@ -369,6 +369,7 @@ def test_a_link_of_one_tenant_does_not_work_at_another(smtp_app, smtp, empresa):
     assert client.get(path.replace("/t/intertec/", "/t/azteca/")).status_code == 410
 
 
+@pytest.mark.committed  # the live server's threads
 def test_twenty_concurrent_posts_reset_exactly_once(smtp_app, smtp, empresa):
     ask_by_tax_id(smtp_app.test_client(), NIT)
     path = link_path(mailed(smtp)) + "?lang=en"

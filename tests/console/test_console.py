@@ -20,6 +20,7 @@ from saas.permissions import ROLES
 from saas.tenancy import all_tenants
 from saas.tenancy.models import Tenant
 from saas.tenancy.services import sync_tenants
+from tests import html
 from tests.auth.conftest import csrf_from, sign_in
 from tests.factories import PASSWORD, make_user
 from tests.invoices import fake_pdf, ubl_invoice
@@ -155,25 +156,29 @@ def test_anonymous_people_are_sent_to_sign_in(app, tenants, route_ids):
             assert response.status_code in (302, 400), path
 
 
-def test_another_tenants_staff_gets_404(app, tenants, invoice_id):
-    client = staff_client(app, tenants, "admin", slug="azteca")
-    assert client.get(f"/t/azteca/console/invoices/{invoice_id}/xml").status_code == 404
-    assert client.get(f"/t/azteca/console/invoices/{invoice_id}/pdf").status_code == 404
+def test_another_tenants_staff_gets_404(app, invoice_id, other_tenant):
+    client, slug = app.test_client(), other_tenant.slug
+    assert sign_in(client, slug, other_tenant.admin.username, PASSWORD).status_code == 302
+    assert client.get(f"/t/{slug}/console/invoices/{invoice_id}/xml").status_code == 404
+    assert client.get(f"/t/{slug}/console/invoices/{invoice_id}/pdf").status_code == 404
     # The other tenant's pages do not open with this session at all: sign in there first.
     elsewhere = client.get("/t/intertec/console/")
     assert elsewhere.status_code == 302 and "/t/intertec/login" in elsewhere.headers["Location"]
-    page = client.get("/t/azteca/console/invoices?lang=en").text
-    assert "FE-1" not in page
+    page = client.get(f"/t/{slug}/console/invoices?lang=en")
+    assert page.status_code == 200 and "FE-1" not in page.text
 
 
 def test_dashboard_counts(app, tenants):
     for n in range(3):
         publish_for(app, "intertec", ubl_invoice(f"FE-{n}"))
     client = staff_client(app, tenants, "accountant")
-    page = client.get("/t/intertec/console/?lang=en").text
-    assert "Invoices published per month" in page and "<svg" in page
-    assert "3 pending" in page.replace("0 downloaded, ", "")
-    assert "Intertec S.A.S." in page
+    page = html.doc(client.get("/t/intertec/console/?lang=en"))
+    [chart] = page.xpath("//article[header/h2='Invoices published per month']//svg")
+    assert html.text(chart, "title") == "Invoices published per month"
+    [status] = page.xpath("//article[header/h2='Downloaded and pending']//svg/title")
+    assert html.text(status) == "0 downloaded, 3 pending"
+    issuers = page.xpath("//article[header/h2='By issuer company']//tbody/tr")
+    assert [html.texts(row, "td")[:3] for row in issuers] == [["Intertec S.A.S.", "3", "3"]]
 
 
 def test_invoice_search_and_pages(app, tenants):
@@ -183,21 +188,25 @@ def test_invoice_search_and_pages(app, tenants):
         )
     publish_for(app, "intertec", ubl_invoice("CF-900", customer="cafetera"))
     client = staff_client(app, tenants, "support")
-    page = client.get("/t/intertec/console/invoices?lang=en").text
-    assert page.count("<tr>") == 50 + 1 and "Load more" in page
-    more = re.search(r'hx-get="([^"]+cursor=[^"]+)"', page).group(1).replace("&amp;", "&")
+    page = html.doc(client.get("/t/intertec/console/invoices?lang=en"))
+    first = html.invoice_numbers(page)
+    [more] = page.xpath("//tr[@id='load-more']//a[normalize-space()='Load more']/@hx-get")
     rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "load-more"}).text
-    assert rest.count("<tr>") == 6 and "Load more" not in rest
-    by_name = client.get("/t/intertec/console/invoices?q=cafetera").text
-    assert "CF-900" in by_name and "FE-001" not in by_name
-    by_tax_id = client.get("/t/intertec/console/invoices?q=901234567").text
-    assert "CF-900" in by_tax_id and "FE-001" not in by_tax_id
-    by_number = client.get("/t/intertec/console/invoices?q=fe-01").text
-    assert "FE-010" in by_number and "CF-900" not in by_number
-    dated = client.get("/t/intertec/console/invoices?from=2026-01-27&to=2026-01-28").text
-    assert "FE-026" in dated and "FE-025" not in dated
+    assert "Load more" not in rest
+    rest = html.invoice_numbers(html.rows_doc(rest))
+    assert (len(first), len(rest)) == (50, 6)
+    assert sorted(first + rest) == sorted([f"FE-{n:03d}" for n in range(55)] + ["CF-900"])
+
+    def found(query):
+        return html.invoice_numbers(html.doc(client.get(f"/t/intertec/console/invoices?{query}")))
+
+    assert found("q=cafetera") == ["CF-900"]  # the customer's name
+    assert found("q=901234567") == ["CF-900"]  # its tax id
+    assert sorted(found("q=fe-01")) == [f"FE-{n:03d}" for n in range(10, 20)]
+    assert sorted(found("from=2026-01-27&to=2026-01-28")) == ["FE-026", "FE-027", "FE-054"]
     bad = client.get("/t/intertec/console/invoices?from=yesterday&lang=en")
-    assert bad.status_code == 422 and "Check the dates of the filter." in bad.text
+    assert bad.status_code == 422
+    assert html.alerts(html.doc(bad)) == ["Check the dates of the filter."]
 
 
 def zip_of(files: dict[str, bytes]) -> bytes:
@@ -226,10 +235,17 @@ def test_bulk_upload_of_a_zip(app, tenants):
         content_type="multipart/form-data",
     )
     assert response.status_code == 303
-    status = client.get(response.headers["Location"] + "?lang=en").text
-    assert "Done: 3 imported, 1 already present, 2 with errors." in status
-    assert "FE-0 · PDF" in status
-    assert "No XML file with the same name." in status
+    status = html.doc(client.get(response.headers["Location"] + "?lang=en"))
+    assert html.text(status, "//section[@id='upload-progress']/p[@role='status']") == (
+        "Done: 3 imported, 1 already present, 2 with errors."
+    )
+    results = {
+        html.text(row, "td[1]"): html.texts(row, "td[2] | td[3]")
+        for row in status.xpath("//table[@class='upload-results']/tbody/tr")
+    }
+    assert results["inv-0.xml"] == ["Imported", "FE-0 · PDF"]
+    assert results["orphan.pdf"] == ["Error", "No XML file with the same name."]
+    assert results["again.xml"][0] == "Already present" and results["broken.xml"][0] == "Error"
     with app.app_context(), all_tenants():
         batch = db.session.scalars(select(UploadBatch)).one()
         by_file = {r["file"]: r for r in batch.results}
@@ -269,7 +285,8 @@ def test_api_page_gets_checks_and_revokes_keys(app, tenants):
     assert made.status_code == 201 and "it is shown only once" in made.text
     raw = re.search(r'<code id="new-key">([^<]+)</code>', made.text).group(1)
     listed = client.get("/t/intertec/console/api?lang=en").text
-    assert raw not in listed and raw[:12] + "…" in listed
+    assert raw not in listed
+    assert html.texts(html.doc(listed), "//table//tbody/tr/td[1]/code") == [raw[:12] + "…"]
 
     ok = client.post(
         "/t/intertec/console/api/check?lang=en",
@@ -404,12 +421,16 @@ def test_audit_log_filters(app, tenants):
     with app.app_context():
         make_user(tenants["intertec"].load(), username="zoe", email="zoe@example.com")
     sign_in(app.test_client(), "intertec", "zoe", "wrong password")
-    page = client.get("/t/intertec/console/audit?lang=en").text
-    assert "signin.failed" in page and "signin.succeeded" in page
-    only = client.get("/t/intertec/console/audit?event=signin.failed&lang=en").text
-    assert "signin.failed" in only and "<code>signin.succeeded</code>" not in only
-    zoe = client.get("/t/intertec/console/audit?user=zoe&lang=en").text
-    assert "zoe@example.com" in zoe
+
+    def events(query):
+        page = html.doc(client.get(f"/t/intertec/console/audit?{query}lang=en"))
+        return [
+            html.texts(row, "td")[1:3] for row in page.xpath("//table[@class='audit']/tbody/tr")
+        ]
+
+    assert {"signin.failed", "signin.succeeded"} <= {event for event, _who in events("")}
+    assert {event for event, _who in events("event=signin.failed&")} == {"signin.failed"}
+    assert ["signin.failed", "zoe@example.com"] in events("user=zoe&")
     other = staff_client(app, tenants, "admin", slug="azteca")
     assert "zoe@example.com" not in other.get("/t/azteca/console/audit?lang=en").text
 

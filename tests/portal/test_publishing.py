@@ -57,6 +57,7 @@ def test_same_invoice_again_changes_nothing(portal_app):
     assert len(mails(portal_app)) == 2  # only the activation pair
 
 
+@pytest.mark.committed  # threads
 def test_concurrent_publishing_of_invoices_for_a_new_customer(portal_app):
     errors = []
 
@@ -107,6 +108,7 @@ def test_country_and_file_checks(portal_app):
         publish_for(portal_app, "intertec", b"<nothing/>")
 
 
+@pytest.mark.committed  # a `flask` process
 def test_import_command(portal_app, database_url, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
