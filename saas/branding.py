@@ -63,6 +63,17 @@ def text_on(color: str) -> str:
     return WHITE if contrast(color, WHITE) >= contrast(color, BLACK) else BLACK
 
 
+def brand_contrast(primary: str, accent: str | None) -> dict[str, float]:
+    """Contrast ratios the theme will have: button text on each colour, links on white."""
+    ratios = {
+        "primary_text": contrast(primary, text_on(primary)),
+        "links": contrast(readable_on_white(primary), WHITE),
+    }
+    if accent:
+        ratios["accent_text"] = contrast(accent, text_on(accent))
+    return {k: round(v, 1) for k, v in ratios.items()}
+
+
 def theme_variables(primary: str, accent: str | None = None) -> dict[str, str]:
     link = readable_on_white(primary)
     hover = mix(primary, BLACK, 0.15)

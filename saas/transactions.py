@@ -5,7 +5,9 @@ once, at its end, and only these owners call `commit()`:
 
 - **a web request**: what it wrote is committed when its view has returned a response,
   whatever the status (a refused sign-in's audit row, a spent token, are part of the
-  answer); it is rolled back when the view raised (`abort()`, an error);
+  answer, and so is the API's `ApiProblem`, a JSON answer that the API records a
+  rejected key with); it is rolled back when the view raised an HTTP error (`abort()`)
+  or an unexpected one: `saas.errors` dooms it;
 - **a job** (`saas.jobs.run_task`): when the task returns. A long job may call
   `checkpoint()` so that the row it claimed, or its progress, is seen by others while
   it goes on working;

@@ -28,8 +28,13 @@ from sqlalchemy import select
 from saas import audit
 from saas.auth import tokens
 from saas.auth.models import User
-from saas.auth.services import change_password, find_user_by_email, normalize_email
-from saas.companies import Company, membership
+from saas.auth.services import (
+    active_recipients,
+    change_password,
+    find_user_by_email,
+    normalize_email,
+)
+from saas.companies import Company
 from saas.einvoice.taxids import normalize_tax_id
 from saas.extensions import db
 from saas.jobs import enqueue, job
@@ -66,14 +71,8 @@ def resettable_recipients(company: Company) -> list[User]:
     """Who a tax-id link may reset: the company's active recipients, never staff."""
     return list(
         db.session.scalars(
-            select(User)
-            .join(membership, membership.c.user_id == User.id)
-            .where(
-                membership.c.company_id == company.id,
-                User.kind == "recipient",
-                User.active.is_(True),
-                User.deleted_at.is_(None),
-            )
+            active_recipients(company)
+            .where(User.deleted_at.is_(None))
             .order_by(User.name, User.username)
         )
     )

@@ -11,13 +11,14 @@ from typing import cast
 
 from flask import current_app, g
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from saas import audit, clock
 from saas.auth import tokens
 from saas.auth.apikeys import revoke_user_keys
 from saas.auth.models import User, new_session_token
 from saas.auth.password_age import expire_at_sign_in
+from saas.companies import Company, membership
 from saas.extensions import db
 from saas.jobs import enqueue, job
 from saas.mail import absolute_url, send_email
@@ -72,6 +73,19 @@ def unique_username(email: str) -> str:
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == normalize_email(email))).first()
+
+
+def active_recipients(company: Company) -> Select[User]:
+    """The company's active recipients (never its staff), as a query callers narrow."""
+    return (
+        select(User)
+        .join(membership, membership.c.user_id == User.id)
+        .where(
+            membership.c.company_id == company.id,
+            User.kind == "recipient",
+            User.active.is_(True),
+        )
+    )
 
 
 # --- signing in -------------------------------------------------------------------

@@ -24,8 +24,7 @@ from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from saas.branding import MIN_TEXT_CONTRAST, is_color
-from saas.console.services import brand_contrast
+from saas.branding import MIN_TEXT_CONTRAST, brand_contrast, is_color
 from saas.i18n import phone_label
 from saas.tenancy.files import LOGIN_METHODS, LOGO_MAX_BYTES, LOGO_TYPES, check_logo
 from saas.validation import MAX_SUPPORT_PHONES, is_phone_number, plain_text, valid_email

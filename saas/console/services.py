@@ -150,19 +150,6 @@ SETTING_FIELDS = (
 )
 
 
-def brand_contrast(primary: str, accent: str | None) -> dict[str, float]:
-    """Contrast ratios the theme will have: button text on each colour, links on white."""
-    from saas.branding import WHITE, contrast, readable_on_white, text_on
-
-    ratios = {
-        "primary_text": contrast(primary, text_on(primary)),
-        "links": contrast(readable_on_white(primary), WHITE),
-    }
-    if accent:
-        ratios["accent_text"] = contrast(accent, text_on(accent))
-    return {k: round(v, 1) for k, v in ratios.items()}
-
-
 def update_settings(tenant, user: User, values: dict, logo=None, remove_logo=False) -> list[str]:
     """Apply an Administrator's settings at once; returns the names that changed.
 

@@ -6,7 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from saas.branding import is_color
+from saas.branding import brand_contrast, is_color
 from saas.console import services as console
 from saas.console.blueprint import bp, staff
 from saas.console.forms import SettingsForm
@@ -100,7 +100,7 @@ def settings():
         phone_errors=form.support_phones.errors,
         primary=primary,
         accent=accent,
-        ratios=console.brand_contrast(primary, accent),
+        ratios=brand_contrast(primary, accent),
     )
 
 
@@ -113,7 +113,7 @@ def settings_preview():
         return render("console/_preview.html", ratios={}, primary=None, accent=None)
     return render(
         "console/_preview.html",
-        ratios=console.brand_contrast(primary, accent),
+        ratios=brand_contrast(primary, accent),
         primary=primary,
         accent=accent,
     )

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from saas import audit
 from saas.auth.models import User
-from saas.auth.services import unique_username
+from saas.auth.services import active_recipients, unique_username
 from saas.companies import Company, membership
 from saas.einvoice import EInvoiceError, InvoiceRecord, read_invoices
 from saas.extensions import db
@@ -276,16 +276,12 @@ def _recipients(tenant, company: Company, email, issuer: Company, limited: bool)
     if not email:
         return list(
             db.session.scalars(
-                select(User)
-                .join(membership, membership.c.user_id == User.id)
+                active_recipients(company)
                 .where(
-                    membership.c.company_id == company.id,
                     or_(
                         membership.c.issuer_company_id.is_(None),
                         membership.c.issuer_company_id == issuer.id,
                     ),
-                    User.kind == "recipient",
-                    User.active.is_(True),
                     User.welcomed_at.is_not(None),
                 )
                 .order_by(User.id)
