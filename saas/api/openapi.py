@@ -1,14 +1,16 @@
 """The OpenAPI 3.1 document of the machine API, served at /t/<slug>/api/v1/openapi.json.
 
-Written by hand next to the views it describes; a schemathesis run in the test suite
-checks every answer of the running app against it.
+The paths are written here next to the views they describe; the bodies' schemas are
+generated from the models the views answer with (saas.api.schemas). A schemathesis run
+in the test suite checks every answer of the running app against the document.
 """
 
 from __future__ import annotations
 
 from flask import url_for
 
-from saas.api.services import PAGE_DEFAULT, PAGE_MAX
+from saas.api.schemas import component_schemas
+from saas.api.services import PAGE_DEFAULT, PAGE_MAX, max_file_text
 from saas.portal.visibility import CURSOR_PATTERN
 from saas.routing import MAX_ID
 
@@ -27,7 +29,7 @@ def _errors(*codes: int) -> dict:
         403: "The key's user may not do this (profile or assigned companies).",
         404: "No such invoice for this key (also another tenant's invoice).",
         409: "Another issuer's invoice has this national id (CUFE/CUDE or UUID).",
-        413: "A file is larger than 10 MB.",
+        413: f"A file is larger than {max_file_text()}.",
         422: "The XML is not an invoice this portal reads; the message names the field.",
         429: "Too many failures from this address or account; see Retry-After.",
     }
@@ -85,60 +87,6 @@ def _file(media_type: str, what: str) -> dict:
 def document(tenant) -> dict:
     """The document for one tenant: its server URL is the tenant's API root."""
     root = url_for("api.openapi", tenant=tenant.slug).removesuffix("/openapi.json")
-    party = {
-        "type": "object",
-        "required": ["tax_id", "name"],
-        "properties": {"tax_id": {"type": "string"}, "name": {"type": "string"}},
-    }
-    invoice = {
-        "type": "object",
-        "required": [
-            "id",
-            "number",
-            "kind",
-            "issue_date",
-            "currency",
-            "total",
-            "tax_total",
-            "national_id",
-            "format",
-            "issuer",
-            "customer",
-            "has_pdf",
-            "downloaded",
-            "created_at",
-        ],
-        "properties": {
-            "id": {"type": "integer"},
-            "number": {"type": "string"},
-            "kind": {"type": "string", "enum": ["invoice", "credit_note", "debit_note"]},
-            "issue_date": {"type": "string", "format": "date"},
-            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-            "total": {"type": "string", "pattern": r"^-?\d+(\.\d{1,6})?$"},
-            "tax_total": {"type": "string", "pattern": r"^-?\d+(\.\d{1,6})?$"},
-            "national_id": {
-                "type": "string",
-                "description": "CUFE/CUDE (Colombia), fiscal folio UUID (Mexico), or the "
-                "FatturaPA transmission id, number and date (Italy)",
-            },
-            "format": {"type": "string", "enum": ["ubl21-co", "fatturapa-12", "cfdi-40"]},
-            "issuer": party,
-            "customer": {
-                **party,
-                "required": ["tax_id", "name", "email"],
-                "properties": {
-                    **party["properties"],
-                    "email": {"type": ["string", "null"]},
-                },
-            },
-            "has_pdf": {"type": "boolean"},
-            "downloaded": {
-                "type": "boolean",
-                "description": "Whether the customer has downloaded it",
-            },
-            "created_at": {"type": "string", "format": "date-time"},
-        },
-    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -157,44 +105,7 @@ def document(tenant) -> dict:
                 "password": {"type": "http", "scheme": "basic"},
                 "apiKey": {"type": "http", "scheme": "bearer"},
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "message"],
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-                },
-                "Invoice": invoice,
-                "Published": {
-                    "allOf": [
-                        {"$ref": "#/components/schemas/Invoice"},
-                        {
-                            "type": "object",
-                            "properties": {
-                                "others": {
-                                    "description": "The other invoices of a file that held "
-                                    "several (FatturaPA lots)",
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/Invoice"},
-                                },
-                                "warnings": {
-                                    "description": "Published, but with a problem for staff "
-                                    "to act on: `invalid_customer_email` when the address the "
-                                    "XML names cannot receive mail (no one was told)",
-                                    "type": "array",
-                                    "items": {
-                                        "type": "object",
-                                        "required": ["code", "detail"],
-                                        "properties": {
-                                            "code": {"type": "string"},
-                                            "detail": {"type": "string"},
-                                        },
-                                    },
-                                },
-                            },
-                        },
-                    ]
-                },
-            },
+            "schemas": component_schemas(),
         },
         "paths": {
             "/openapi.json": {
@@ -216,22 +127,7 @@ def document(tenant) -> dict:
                     "summary": "A new API key, shown once",
                     "security": [{"password": []}],
                     "responses": {
-                        "201": {
-                            "description": "The key; store it now, it is not shown again.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["id", "key", "prefix"],
-                                        "properties": {
-                                            "id": {"type": "integer"},
-                                            "key": {"type": "string"},
-                                            "prefix": {"type": "string"},
-                                        },
-                                    }
-                                }
-                            },
-                        },
+                        "201": _json("NewApiKey", "The key; store it now, it is not shown again."),
                         **_errors(401, 403, 429),
                     },
                 }
@@ -242,30 +138,7 @@ def document(tenant) -> dict:
                     "summary": "Check an API key",
                     "security": [{"apiKey": []}],
                     "responses": {
-                        "200": {
-                            "description": "The key works.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["tenant", "user", "role"],
-                                        "properties": {
-                                            "tenant": {"type": "string"},
-                                            "user": {"type": "string"},
-                                            "role": {
-                                                "type": "string",
-                                                "enum": [
-                                                    "admin",
-                                                    "biller",
-                                                    "accountant",
-                                                    "support",
-                                                ],
-                                            },
-                                        },
-                                    }
-                                }
-                            },
-                        },
+                        "200": _json("Credentials", "The key works."),
                         **_errors(401, 429),
                     },
                 }
@@ -287,12 +160,12 @@ def document(tenant) -> dict:
                                             "type": "string",
                                             "contentMediaType": "application/xml",
                                             "description": "The invoice XML (or a signed "
-                                            ".xml.p7m), at most 10 MB",
+                                            f".xml.p7m), at most {max_file_text()}",
                                         },
                                         "pdf": {
                                             "type": "string",
                                             "contentMediaType": "application/pdf",
-                                            "description": "Its PDF, at most 10 MB",
+                                            "description": f"Its PDF, at most {max_file_text()}",
                                         },
                                         "email": {
                                             "type": "string",
@@ -356,24 +229,7 @@ def document(tenant) -> dict:
                         },
                     ],
                     "responses": {
-                        "200": {
-                            "description": "A page; next_cursor is null on the last one.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["invoices", "next_cursor"],
-                                        "properties": {
-                                            "invoices": {
-                                                "type": "array",
-                                                "items": {"$ref": "#/components/schemas/Invoice"},
-                                            },
-                                            "next_cursor": {"type": ["string", "null"]},
-                                        },
-                                    }
-                                }
-                            },
-                        },
+                        "200": _json("InvoicePage", "A page; next_cursor is null on the last one."),
                         **_errors(400, 401, 403, 429),
                     },
                 },

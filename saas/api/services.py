@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import cast
 
+from flask import current_app
+
 from saas import audit
 from saas.auth import apikeys
 from saas.auth.models import User
@@ -27,6 +29,21 @@ from saas.portal.visibility import (
 )
 
 PAGE_DEFAULT, PAGE_MAX = 50, 200
+
+
+def max_file() -> int:
+    """Bytes the XML and the PDF may have each: UPLOAD_FILE_MAX_BYTES (saas.config)."""
+    return current_app.config["UPLOAD_FILE_MAX_BYTES"]
+
+
+def max_request() -> int:
+    """Two files at their limit, the email and the multipart framing."""
+    return 2 * max_file() + 256 * 1024
+
+
+def max_file_text() -> str:
+    """The file limit as the API's messages and document state it: "10 MB"."""
+    return f"{max_file() / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
 
 
 @dataclass
@@ -159,31 +176,3 @@ def visible_invoice(user: User, invoice_id: int) -> Invoice:
     if invoice is None:
         raise ApiProblem(404, "not_found", f"There is no invoice {invoice_id} for this key.")
     return invoice
-
-
-def _timestamp(moment) -> str:
-    return moment.isoformat(timespec="seconds") + "Z"  # stored as naive UTC
-
-
-def invoice_json(invoice: Invoice) -> dict:
-    return {
-        "id": invoice.id,
-        "number": invoice.number,
-        "kind": invoice.kind,
-        "issue_date": invoice.issue_date.isoformat(),
-        "currency": invoice.currency,
-        # As the document states them: the invoice's own decimals, never the currency's.
-        "total": f"{invoice.total:.{invoice.amount_decimals}f}",
-        "tax_total": f"{invoice.tax_total:.{invoice.amount_decimals}f}",
-        "national_id": invoice.national_id,
-        "format": invoice.format,
-        "issuer": {"tax_id": invoice.issuer.tax_id, "name": invoice.issuer.name},
-        "customer": {
-            "tax_id": invoice.customer.tax_id,
-            "name": invoice.customer.name,
-            "email": invoice.customer.email,
-        },
-        "has_pdf": invoice.pdf_key is not None,
-        "downloaded": invoice.downloaded,
-        "created_at": _timestamp(invoice.created_at),
-    }

@@ -8,9 +8,9 @@ is a 404 like one that does not exist.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 
-from saas.api import services
+from saas.api import schemas, services
 from saas.api.openapi import document
 from saas.api.services import ApiProblem
 from saas.extensions import csrf
@@ -24,22 +24,19 @@ csrf.exempt(bp)
 PREFIX = "/t/<tenant>/api/v1"
 
 
-def max_file() -> int:
-    """Bytes the XML and the PDF may have each: UPLOAD_FILE_MAX_BYTES (saas.config)."""
-    return current_app.config["UPLOAD_FILE_MAX_BYTES"]
-
-
-def max_request() -> int:
-    """Two files at their limit, the email and the multipart framing."""
-    return 2 * max_file() + 256 * 1024
-
-
 @bp.errorhandler(ApiProblem)
 def problem_response(problem: ApiProblem):
-    response = jsonify(error=problem.code, message=problem.message)
+    response = answer(schemas.Error(error=problem.code, message=problem.message))
     response.status_code = problem.status
     response.headers.update(problem.headers)
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def answer(model: schemas.Schema, status: int = 200):
+    """A JSON answer from one of the document's models (saas.api.schemas)."""
+    response = jsonify(schemas.dump(model))
+    response.status_code = status
     return response
 
 
@@ -67,8 +64,7 @@ def create_api_key():
         current_tenant, auth.username, auth.password or "", request.remote_addr
     )
     key, raw = services.issue_key(user)
-    response = jsonify(id=key.id, key=raw, prefix=key.prefix)
-    response.status_code = 201
+    response = answer(schemas.NewApiKey(id=key.id, key=raw, prefix=key.prefix), 201)
     response.headers["Cache-Control"] = "no-store"  # the key is shown this once
     return response
 
@@ -76,17 +72,17 @@ def create_api_key():
 @bp.get(f"{PREFIX}/credentials")
 def credentials():
     user = signed_key_user()
-    return jsonify(tenant=current_tenant.slug, user=user.email, role=user.role)
+    return answer(schemas.Credentials(tenant=current_tenant.slug, user=user.email, role=user.role))
 
 
 @bp.post(f"{PREFIX}/invoices")
 def upload_invoice():
     user = signed_key_user()
     services.require(user, "invoices.upload")
-    limit = max_file()
-    if request.content_length is not None and request.content_length > max_request():
+    limit = services.max_file()
+    if request.content_length is not None and request.content_length > services.max_request():
         raise _too_large()
-    request.max_content_length = max_request()  # also for a body sent without a length
+    request.max_content_length = services.max_request()  # also for a body sent without a length
     xml = request.files.get("xml")
     if xml is None:
         raise ApiProblem(400, "missing_file", "Send the invoice XML in the multipart field xml.")
@@ -109,26 +105,28 @@ def upload_invoice():
     except publishing.PublishError as error:
         raise ApiProblem(422, "invalid_invoice", str(error)) from None
     first, *others = result.invoices
-    body = services.invoice_json(first)
-    if others:  # a FatturaPA file may carry several invoices
-        body["others"] = [services.invoice_json(i) for i in others]
-    if result.invalid_addresses:
-        body["warnings"] = [
-            {
-                "code": "invalid_customer_email",
-                "detail": f"{address!r} in the XML is not an email address: no one was told",
-            }
+    body = schemas.Published.of(
+        first,
+        # A FatturaPA file may carry several invoices.
+        others=[schemas.Invoice.of(i) for i in others] or None,
+        warnings=[
+            schemas.Warning(
+                code="invalid_customer_email",
+                detail=f"{address!r} in the XML is not an email address: no one was told",
+            )
             for address in result.invalid_addresses
         ]
-    response = jsonify(body)
-    response.status_code = 201 if result.any_created else 200
+        or None,
+    )
+    response = answer(body, 201 if result.any_created else 200)
     response.headers["Location"] = url_for("api.invoice", invoice_id=first.id)
     return response
 
 
 def _too_large() -> ApiProblem:
-    size = f"{max_file() / (1024 * 1024):.1f}".removesuffix(".0")
-    return ApiProblem(413, "too_large", f"The XML and the PDF may be at most {size} MB each.")
+    return ApiProblem(
+        413, "too_large", f"The XML and the PDF may be at most {services.max_file_text()} each."
+    )
 
 
 @bp.get(f"{PREFIX}/invoices")
@@ -145,14 +143,17 @@ def invoices():
         cursor=cursor,
         limit=services.parse_limit(limit),
     )
-    return jsonify(invoices=[services.invoice_json(i) for i in rows], next_cursor=next_cursor)
+    page = schemas.InvoicePage(
+        invoices=[schemas.Invoice.of(i) for i in rows], next_cursor=next_cursor
+    )
+    return answer(page)
 
 
 @bp.get(f"{PREFIX}/invoices/<id:invoice_id>")
 def invoice(invoice_id: int):
     user = signed_key_user()
     services.require(user, "invoices.view")
-    return jsonify(services.invoice_json(services.visible_invoice(user, invoice_id)))
+    return answer(schemas.Invoice.of(services.visible_invoice(user, invoice_id)))
 
 
 @bp.get(f"{PREFIX}/invoices/<id:invoice_id>/<any(pdf, xml):what>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pydantic
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -24,16 +25,11 @@ from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from saas.branding import MIN_TEXT_CONTRAST, brand_contrast, is_color
+from saas.branding import MIN_TEXT_CONTRAST, brand_contrast
 from saas.i18n import phone_label
-from saas.tenancy.files import LOGIN_METHODS, LOGO_MAX_BYTES, LOGO_TYPES, check_logo
-from saas.validation import MAX_SUPPORT_PHONES, is_phone_number, plain_text, valid_email
-
-
-def color(form, field) -> None:
-    """WTForms validator: a colour by the one rule (saas.branding.is_color)."""
-    if field.data and not is_color(field.data):
-        raise ValidationError(_l("Use a colour such as #0b5394."))
+from saas.tenancy.files import LOGO_MAX_BYTES, LOGO_TYPES, check_logo
+from saas.tenancy.settings_model import LOGIN_METHODS, TenantSettings
+from saas.validation import MAX_SUPPORT_PHONES, plain_text, valid_email
 
 
 class CheckboxList(SelectMultipleField):
@@ -47,9 +43,9 @@ class SupportPhonesField(Field):
 
     `data` is the list of {"label", "number"} to keep: the tenant's current phones (given
     as `support_phones=` when the form is built) until a form is posted, then the posted
-    rows. A row with an empty number is removed; one whose number is not a phone number
-    (saas.validation.is_phone_number) is left out and says so in `errors`. A label in
-    several languages (from the tenant file) stays as it is if left untouched.
+    rows, as typed (SettingsForm.validate checks them). A row with an empty number is
+    removed. A label in several languages (from the tenant file) stays as it is if left
+    untouched.
     """
 
     def process(self, formdata, data=unset_value, extra_filters=None):
@@ -65,33 +61,24 @@ class SupportPhonesField(Field):
             label, number = label.strip()[:60], number.strip()
             if not number:
                 continue
-            if not is_phone_number(number):
-                self.process_errors.append(
-                    _("%(number)s is not a phone number.", number=number[:30])
-                )
-                continue
             kept = old.get(number)
             if kept is not None and phone_label(kept) == label:
                 label = kept.get("label", label)
             self.data.append({"label": label, "number": number})
-
-    def pre_validate(self, form):
-        if len(self.data) > MAX_SUPPORT_PHONES:
-            raise ValidationError(_("At most %(n)s support phones.", n=MAX_SUPPORT_PHONES))
 
 
 class SettingsForm(FlaskForm):
     """A tenant's Settings. Once `validate()` is true, `values()` is what to save and
     `logo_file` the new logo as (data, content type, extension), or None."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), plain_text])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     logo = FileField(
         _l("Logo (SVG or PNG, at most 512 KB)"),
         render_kw={"accept": ".svg,.png,image/svg+xml,image/png"},
     )
     remove_logo = BooleanField(_l("Remove the logo"))
-    primary_color = ColorField(_l("Primary colour"), validators=[DataRequired(), color])
-    accent_color = ColorField(_l("Accent colour"), validators=[Optional(), color])
+    primary_color = ColorField(_l("Primary colour"), validators=[DataRequired()])
+    accent_color = ColorField(_l("Accent colour"), validators=[Optional()])
     support_phones = SupportPhonesField()
     locales = CheckboxList(_l("Languages"), choices=[])
     default_locale = SelectField(_l("Default language"), choices=[])
@@ -121,7 +108,6 @@ class SettingsForm(FlaskForm):
     )
     password_max_age_days = IntegerField(
         _l("Password age in days (0 = no limit)"),
-        validators=[NumberRange(min=0, max=3650)],
         default=0,
     )
     logo_file = None
@@ -144,22 +130,26 @@ class SettingsForm(FlaskForm):
             raise ValidationError(_("This logo cannot be used: %(problem)s.", problem=problem))
         self.logo_file = (data, LOGO_TYPES[ext], ext)
 
-    def validate_locales(self, field):
-        if not field.data:
-            raise ValidationError(_("Keep at least one language."))
-
     def validate_default_locale(self, field):
         if self.locales.data and field.data not in self.locales.data:
             raise ValidationError(_("The default language must be one of the languages."))
 
-    def validate_login_methods(self, field):
-        if not field.data:
-            raise ValidationError(_("Keep at least one sign-in method."))
-
     def validate(self, extra_validators=None) -> bool:
-        """Every field's checks, then, when both colours are colours, their contrast: the
-        theme's text must stay readable (saas.branding.MIN_TEXT_CONTRAST)."""
+        """The form's own checks (a value for each field, the logo), then the tenant's
+        rules (saas.tenancy.settings_model.TenantSettings, the tenant file's rules too),
+        then, when both colours are colours, their contrast: the theme's text must stay
+        readable (saas.branding.MIN_TEXT_CONTRAST)."""
         valid = super().validate(extra_validators)
+        answered = {name for name, field in self._fields.items() if field.errors}
+        try:
+            TenantSettings.model_validate(self.values())
+        except pydantic.ValidationError as error:
+            for problem in error.errors(include_url=False):
+                field = self._fields[str(problem["loc"][0])]
+                message = _rule_message(problem)
+                if field.name not in answered and message not in field.errors:
+                    field.errors = [*field.errors, message]
+            valid = False
         primary, accent = self.primary_color, self.accent_color
         if primary.data and not primary.errors and not accent.errors:
             ratios = brand_contrast(primary.data, accent.data)
@@ -176,16 +166,40 @@ class SettingsForm(FlaskForm):
         case."""
         default = self.default_locale.data
         return {
-            "name": self.name.data.strip(),
-            "primary_color": self.primary_color.data.lower(),
+            "name": (self.name.data or "").strip(),
+            "primary_color": (self.primary_color.data or "").lower(),
             "accent_color": (self.accent_color.data or "").lower() or None,
             "support_phones": self.support_phones.data,
-            "locales": [default] + [code for code in self.locales.data if code != default],
+            "locales": [code for code in [default] if code in self.locales.data]
+            + [code for code in self.locales.data if code != default],
             "login_methods": [m for m in LOGIN_METHODS if m in self.login_methods.data],
             "password_reset": self.password_reset.data,
             "onboarding": self.onboarding.data,
             "password_max_age_days": self.password_max_age_days.data,
         }
+
+
+def _rule_message(problem) -> str:
+    """A broken rule of TenantSettings as the Settings page says it, in the user's
+    language (the rules' codes: saas.tenancy.settings_model)."""
+    code, field = problem["type"], problem["loc"][0]
+    if code == "phone":
+        return _("%(number)s is not a phone number.", number=str(problem["input"])[:30])
+    if code == "label":
+        return _("Give each support phone a label.")
+    if code == "too_many":
+        return _("At most %(n)s support phones.", n=MAX_SUPPORT_PHONES)
+    if code == "color":
+        return _("Use a colour such as #0b5394.")
+    if code == "control":
+        return _("Use letters, digits and punctuation only, on one line.")
+    if code == "empty" and field == "locales":
+        return _("Keep at least one language.")
+    if code == "empty" and field == "login_methods":
+        return _("Keep at least one sign-in method.")
+    if code == "range":
+        return _("Choose a number from %(low)s to %(high)s.", **problem["ctx"])
+    return _("This value cannot be used.")
 
 
 class StaffUserForm(FlaskForm):

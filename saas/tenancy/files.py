@@ -1,7 +1,9 @@
 """Reading and checking tenant files: `tenants/<slug>/tenant.toml`.
 
-A file is checked whole: every unknown key, wrong type or bad value is reported with
-the file, the key and the problem, so an operator can fix them all in one go.
+A file is checked whole, by its pydantic model (saas.tenancy.settings_model.TenantFile,
+the rules the Settings page applies too): every unknown key, wrong type or bad value is
+reported with the file, the key and the problem, so an operator can fix them all in one
+go.
 """
 
 from __future__ import annotations
@@ -11,40 +13,16 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, available_timezones
 
 from lxml import etree
+from pydantic import ValidationError
 
-from saas.branding import is_color
-from saas.plans import PLANS
 from saas.tenancy.models import COUNTRIES
-from saas.validation import MAX_SUPPORT_PHONES, has_control_characters, is_phone_number
+from saas.tenancy.settings_model import TenantFile
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-HOST_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-LOGIN_METHODS = ("password", "magic_link", "google")
-PASSWORD_RESETS = ("tax_id", "email")
-ONBOARDINGS = ("two_emails", "set_password_link")
 LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
 LOGO_MAX_BYTES = 512 * 1024
-
-TOP_KEYS = {
-    "name",
-    "country",
-    "locales",
-    "login_methods",
-    "password_reset",
-    "onboarding",
-    "password_max_age_days",
-    "magic_link_minutes",
-    "plan",
-    "domains",
-    "timezone",
-    "branding",
-    "support_phones",
-}
-BRANDING_KEYS = {"primary_color", "accent_color", "logo"}
-PHONE_KEYS = {"label", "number"}
 
 
 @dataclass
@@ -116,69 +94,66 @@ def check_tenant_file(path: Path, locales: set[str], problems: Problems) -> Tena
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         problems.add(path, None, f"not valid TOML: {error}")
         return None
-    c = _Checker(path, data, problems)
-    for key in sorted(set(data) - TOP_KEYS):
-        problems.add(path, key, "unknown key")
-
-    country = c.choice("country", tuple(COUNTRIES), required=True)
-    currency, default_tz, _label = COUNTRIES.get(country, ("EUR", "UTC", ""))
-    values = {
-        "name": c.text("name", required=True, max_length=200),
-        "country": country,
-        "currency": currency,
-        "locales": c.text_list("locales", default=None, required=True, allowed=locales),
-        "login_methods": c.text_list("login_methods", default=["password"], allowed=LOGIN_METHODS),
-        "password_reset": c.choice("password_reset", PASSWORD_RESETS, default="email"),
-        "onboarding": c.choice("onboarding", ONBOARDINGS, default="two_emails"),
-        "password_max_age_days": c.integer("password_max_age_days", 0, 0, 3650),
-        "magic_link_minutes": c.integer("magic_link_minutes", 30, 1, 1440),
-        "plan": c.choice("plan", tuple(PLANS), default="basic"),
-        "timezone": c.timezone("timezone", default_tz),
-    }
-    domains = [h.lower() for h in c.text_list("domains", default=[])]
-    for host in domains:
-        if not HOST_RE.match(host):
-            problems.add(path, "domains", f"{host!r} is not a host name")
-
-    branding = c.table("branding", BRANDING_KEYS, required=True)
-    b = _Checker(path, branding, problems, prefix="branding.")
-    values["primary_color"] = b.color("primary_color", required=True)
-    values["accent_color"] = b.color("accent_color")
-    logo_name = b.text("logo")
-    values["support_phones"] = _phones(c, path, problems, locales)
-
-    spec = TenantSpec(slug=slug, path=path, values=values, domains=domains)
-    if logo_name:
-        _load_logo(spec, path.parent, logo_name, problems)
+    try:
+        checked = TenantFile.model_validate(data, context={"locales": locales})
+    except ValidationError as error:
+        for key, message in file_problems(error):
+            problems.add(path, key, message)
+        checked = None
+    spec = None
+    if checked is not None:
+        currency, default_tz, _label = COUNTRIES[checked.country]
+        values = checked.model_dump(exclude={"branding", "domains"})
+        values["currency"] = currency
+        values["timezone"] = checked.timezone or default_tz
+        values["primary_color"] = checked.branding.primary_color
+        values["accent_color"] = checked.branding.accent_color
+        spec = TenantSpec(slug=slug, path=path, values=values, domains=checked.domains)
+    branding = data.get("branding")
+    logo_name = branding.get("logo") if isinstance(branding, dict) else None
+    if isinstance(logo_name, str) and logo_name.strip():
+        # Checked even when other keys are wrong, so that one run reports everything.
+        spec = spec or TenantSpec(slug=slug, path=path, values={}, domains=[])
+        _load_logo(spec, path.parent, logo_name.strip(), problems)
     return spec if len(problems.items) == start else None
 
 
-def _phones(c: _Checker, path: Path, problems: Problems, locales: set[str]) -> list[dict]:
-    phones: list[dict] = []
-    raw = c.data.get("support_phones", [])
-    if not isinstance(raw, list):
-        problems.add(path, "support_phones", "must be a list of [[support_phones]] tables")
-        return phones
-    if len(raw) > MAX_SUPPORT_PHONES:
-        problems.add(path, "support_phones", f"has {len(raw)} phones; at most {MAX_SUPPORT_PHONES}")
-    for i, entry in enumerate(raw):
-        key = f"support_phones[{i}]"
-        if not isinstance(entry, dict):
-            problems.add(path, key, "must be a table with label and number")
-            continue
-        for extra in sorted(set(entry) - PHONE_KEYS):
-            problems.add(path, f"{key}.{extra}", "unknown key")
-        label, number = entry.get("label"), entry.get("number")
-        if isinstance(label, dict):
-            bad = sorted(set(label) - locales)
-            if bad or not all(isinstance(v, str) and v.strip() for v in label.values()):
-                problems.add(path, f"{key}.label", "must map languages with catalogs to text")
-        elif not (isinstance(label, str) and label.strip()):
-            problems.add(path, f"{key}.label", "must be text, or a table of language = text")
-        if not is_phone_number(number):
-            problems.add(path, f"{key}.number", f"{number!r} is not a phone number")
-        phones.append({"label": label, "number": number})
-    return phones
+def file_problems(error: ValidationError) -> list[tuple[str, str]]:
+    """(key, message) of each broken rule, with the key as the file writes it
+    (`branding.primary_color`, `support_phones[0].number`); a wrong item of a list of
+    values is reported on the list (`login_methods`)."""
+    found = []
+    for problem in error.errors(include_url=False):
+        loc = list(problem["loc"])
+        if len(loc) > 1 and isinstance(loc[-1], int) and problem["type"] != "model_type":
+            loc.pop()
+        key = ""
+        for part in loc:
+            key += f"[{part}]" if isinstance(part, int) else f".{part}" if key else str(part)
+        found.append((key, _message(problem)))
+    return found
+
+
+_KINDS = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "list_type": "a list",
+    "model_type": "a table",
+    "dict_type": "a table",
+}
+
+
+def _message(problem) -> str:
+    kind = problem["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind in _KINDS:
+        return f"must be {_KINDS[kind]}, not {_type(problem['input'])}"
+    if kind == "string_too_long":
+        return f"is longer than {problem['ctx']['max_length']} characters"
+    return problem["msg"]  # the rule's own message (saas.tenancy.settings_model)
 
 
 def _load_logo(spec: TenantSpec, folder: Path, name: str, problems: Problems) -> None:
@@ -239,107 +214,6 @@ def check_logo(data: bytes, ext: str) -> str | None:
 
 # url(...) that is not a fragment of the same image, and @import.
 _EXTERNAL_CSS = re.compile(r"@import|url\(\s*(?![\s'\"]*#)", re.IGNORECASE)
-
-
-class _Checker:
-    """Typed reads of one TOML table that record problems instead of raising."""
-
-    def __init__(self, path: Path, data: dict, problems: Problems, prefix: str = ""):
-        self.path, self.data, self.problems, self.prefix = path, data, problems, prefix
-
-    def _problem(self, key: str, message: str) -> None:
-        self.problems.add(self.path, self.prefix + key, message)
-
-    def _get(self, key, required):
-        if key not in self.data:
-            if required:
-                self._problem(key, "is required")
-            return None
-        return self.data[key]
-
-    def text(self, key, required=False, max_length=500):
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self._problem(key, f"must be text, not {_type(value)}")
-            return None
-        if len(value) > max_length:
-            self._problem(key, f"is longer than {max_length} characters")
-        if has_control_characters(value):
-            # It may reach an email header (the tenant's name is the sender's name).
-            self._problem(key, "must be on one line, without control characters")
-        return value.strip()
-
-    def choice(self, key, options, required=False, default=None):
-        value = self._get(key, required)
-        if value is None:
-            return default
-        if value not in options:
-            self._problem(key, f"{value!r} is not one of {', '.join(options)}")
-            return default
-        return value
-
-    def integer(self, key, default, low, high):
-        value = self._get(key, False)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            self._problem(key, f"must be a whole number, not {_type(value)}")
-            return default
-        if not low <= value <= high:
-            self._problem(key, f"{value} is not between {low} and {high}")
-        return value
-
-    def text_list(self, key, default, required=False, allowed=None):
-        value = self._get(key, required)
-        if value is None:
-            return default if default is not None else []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self._problem(key, f"must be a list of text, not {_type(value)}")
-            return default if default is not None else []
-        if required and not value:
-            self._problem(key, "must not be empty")
-        if len(set(value)) != len(value):
-            self._problem(key, "has the same entry twice")
-        if allowed is not None:
-            for item in value:
-                if item not in allowed:
-                    if key == "locales":
-                        self._problem(key, f"{item!r} has no translation catalog")
-                    else:
-                        self._problem(key, f"{item!r} is not one of {', '.join(sorted(allowed))}")
-        return value
-
-    def color(self, key, required=False):
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if not is_color(value):
-            self._problem(key, f"{value!r} is not a colour; use #rrggbb")
-            return None
-        return value.lower()
-
-    def timezone(self, key, default):
-        value = self._get(key, False)
-        if value is None:
-            return default
-        if not isinstance(value, str) or value not in available_timezones():
-            self._problem(key, f"{value!r} is not a time zone such as Europe/Rome")
-            return default
-        ZoneInfo(value)
-        return value
-
-    def table(self, key, keys, required=False):
-        value = self._get(key, required)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self._problem(key, f"must be a table, not {_type(value)}")
-            return {}
-        for extra in sorted(set(value) - keys):
-            self._problem(f"{key}.{extra}", "unknown key")
-        return value
 
 
 def _type(value) -> str:
