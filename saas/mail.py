@@ -98,6 +98,29 @@ def send_email(to: str, template: str, *, tenant, locale: str | None = None, **c
     return message
 
 
+def person_locale(user, tenant, page_locale: str | None = None) -> str:
+    """The one rule for the language of an email to a person: their account's language
+    (the header's language picker sets it), else the language of the page that caused
+    the email, else the tenant's default; always one of the tenant's languages."""
+    for locale in (user.locale, page_locale):
+        if locale and locale in tenant.locales:
+            return locale
+    return tenant.default_locale
+
+
+def email_user(user, template: str, *, tenant, page_locale: str | None = None, **context):
+    """`send_email` to a person, in their language (person_locale), with `user` in the
+    template's context."""
+    return send_email(
+        user.email,
+        template,
+        tenant=tenant,
+        locale=person_locale(user, tenant, page_locale),
+        user=user,
+        **context,
+    )
+
+
 def build_message(row: OutboxMessage) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = row.subject

@@ -36,8 +36,9 @@ class ConfirmForm(FlaskForm):
     next = HiddenField()
 
 
-class NewPasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"))
+class ChoosePasswordForm(FlaskForm):
+    """A new password typed twice: the base of every form that sets one."""
+
     new_password = PasswordField(
         _l("New password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
     )
@@ -48,6 +49,10 @@ class NewPasswordForm(FlaskForm):
             EqualTo("new_password", message=_l("The two passwords do not match.")),
         ],
     )
+
+
+class NewPasswordForm(ChoosePasswordForm):
+    current_password = PasswordField(_l("Current password"))
 
 
 class PreferencesForm(FlaskForm):
@@ -64,7 +69,7 @@ class LostPasswordForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(ChoosePasswordForm):
     """A reset link's form: which user (tax-id links list a company's users) and the password."""
 
     user = RadioField(
@@ -72,16 +77,6 @@ class ResetPasswordForm(FlaskForm):
         coerce=int,
         choices=[],
         validators=[DataRequired(message=_l("Choose the user whose password you are restoring."))],
-    )
-    new_password = PasswordField(
-        _l("New password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
-    )
-    confirm_password = PasswordField(
-        _l("Confirm password"),
-        validators=[
-            DataRequired(),
-            EqualTo("new_password", message=_l("The two passwords do not match.")),
-        ],
     )
 
 

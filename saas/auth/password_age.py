@@ -16,7 +16,7 @@ from saas import audit, clock
 from saas.auth.models import User
 from saas.extensions import db
 from saas.jobs import job
-from saas.mail import absolute_url, send_email
+from saas.mail import absolute_url, email_user
 from saas.transactions import claim
 
 BANNER_FROM = timedelta(days=14)
@@ -83,12 +83,10 @@ def remind_expiring_passwords() -> int:
         ):
             continue
         expires = password_expires_at(user, tenant)
-        send_email(
-            user.email,
+        email_user(
+            user,
             "password_expiry_reminder",
             tenant=tenant,
-            locale=user.locale,
-            user=user,
             expires_at=expires,
             days=max(0, (expires - now).days),
             max_age_days=days,

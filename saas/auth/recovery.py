@@ -38,7 +38,7 @@ from saas.companies import Company
 from saas.einvoice.taxids import normalize_tax_id
 from saas.extensions import db
 from saas.jobs import enqueue, job
-from saas.mail import absolute_url, send_email
+from saas.mail import absolute_url, email_user, send_email
 from saas.throttle import Limit, one_at_a_time, retry_after
 
 RESET_TTL = timedelta(hours=24)
@@ -131,12 +131,11 @@ def send_tax_id_reset(tax_id: str, locale: str, ip: str | None = None) -> None:
 
 def _send_own_link(tenant, user: User, locale: str, *, flow: str, ip: str | None) -> None:
     raw = tokens.issue("reset_email", RESET_TTL, user_id=user.id)
-    send_email(
-        user.email,
+    email_user(
+        user,
         "password_reset_email",
         tenant=tenant,
-        locale=user.locale or locale,
-        user=user,
+        page_locale=locale,
         link=absolute_url("auth.reset_password", token=raw),
         hours=int(RESET_TTL.total_seconds() // 3600),
     )

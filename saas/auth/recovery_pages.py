@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from saas.auth import recovery, services
+from saas.auth import recovery
 from saas.auth.forms import (
     TAX_ID_HINTS,
     TAX_ID_PROBLEMS,
@@ -17,7 +17,7 @@ from saas.auth.forms import (
     TaxIdForm,
 )
 from saas.auth.passwords import password_problem
-from saas.auth.views import NO_STORE, bp, throttled
+from saas.auth.views import NO_STORE, bp, mail_sent, throttled
 from saas.einvoice.taxids import InvalidTaxId
 from saas.htmx import render
 from saas.tenancy import current_tenant
@@ -66,12 +66,9 @@ def forgot_by_email():
         )
         if wait:
             return throttled(wait)
-        provider, provider_url = services.mail_provider(form.email.data)
-        return render(
+        return mail_sent(
             "auth/forgot_email_sent.html",
-            email=services.normalize_email(form.email.data),
-            provider=provider,
-            provider_url=provider_url,
+            form.email.data,
             hours=int(recovery.RESET_TTL.total_seconds() // 3600),
         )
     return render("auth/forgot_email.html", form=form)

@@ -21,7 +21,7 @@ from saas.auth.password_age import expire_at_sign_in
 from saas.companies import Company, membership
 from saas.extensions import db
 from saas.jobs import enqueue, job
-from saas.mail import absolute_url, send_email
+from saas.mail import absolute_url, email_user
 from saas.security import hash_password, needs_rehash, verify_password
 from saas.throttle import Limit, one_at_a_time, retry_after
 from saas.throttle import count as throttle_count
@@ -244,12 +244,10 @@ def _warn_owner_when_locked(tenant, user: User, subject: str) -> None:
     ):
         return
     audit.record("signin.lock_notice", user_id=user.id, subject=subject)
-    send_email(
-        user.email,
+    email_user(
+        user,
         "signin_locked",
         tenant=tenant,
-        locale=user.locale,
-        user=user,
         minutes=int(ACCOUNT_LIMIT.window.total_seconds() // 60),
         attempts=ACCOUNT_LIMIT.count,
     )
@@ -280,7 +278,7 @@ def change_password(user: User, new_password: str, *, reason: str = "changed") -
     end_other_sessions(user)
     revoke_user_keys(user, "password_changed")
     audit.record("password.changed", user_id=user.id, reason=reason)
-    send_email(user.email, "password_changed", tenant=g.tenant, locale=user.locale, user=user)
+    email_user(user, "password_changed", tenant=g.tenant)
 
 
 def magic_link_wait(tenant, email: str, ip: str | None = None) -> int:
@@ -292,7 +290,9 @@ def magic_link_wait(tenant, email: str, ip: str | None = None) -> int:
     )
 
 
-def request_magic_link(tenant, email: str, ip: str | None = None) -> int:
+def request_magic_link(
+    tenant, email: str, ip: str | None = None, page_locale: str | None = None
+) -> int:
     """Ask for a sign-in link; returns seconds to wait when over the limit, else 0.
 
     Limited per address typed and per IP. The request does the same work whether or
@@ -306,24 +306,23 @@ def request_magic_link(tenant, email: str, ip: str | None = None) -> int:
             audit.record("magic_link.throttled", subject=f"email:{email}", wait=wait)
             return wait
         audit.record("magic_link.requested", subject=f"email:{email}")
-        enqueue(send_magic_link, tenant.id, email)
+        enqueue(send_magic_link, tenant.id, email, page_locale)
     return 0
 
 
 @job(queue="mail")
-def send_magic_link(email: str) -> None:
+def send_magic_link(email: str, page_locale: str | None = None) -> None:
     tenant = g.tenant
     user = find_user_by_email(email)
     if user is None or not user.active or "magic_link" not in tenant.login_methods:
         return
     minutes = tenant.magic_link_minutes
     raw = tokens.issue("magic_link", timedelta(minutes=minutes), user_id=user.id)
-    send_email(
-        user.email,
+    email_user(
+        user,
         "magic_link",
         tenant=tenant,
-        locale=user.locale,
-        user=user,
+        page_locale=page_locale,
         link=absolute_url("auth.magic_link", token=raw),
         minutes=minutes,
     )

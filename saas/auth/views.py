@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from joserfc.errors import JoseError
@@ -107,15 +108,14 @@ def magic_request():
     if request.method == "POST":
         if not form.validate():
             return render("auth/magic_request.html", status=422, form=form)
-        wait = services.request_magic_link(current_tenant, form.email.data, request.remote_addr)
+        wait = services.request_magic_link(
+            current_tenant, form.email.data, request.remote_addr, str(get_locale())
+        )
         if wait:
             return throttled(wait)
-        provider, provider_url = services.mail_provider(form.email.data)
-        return render(
+        return mail_sent(
             "auth/magic_sent.html",
-            email=services.normalize_email(form.email.data),
-            provider=provider,
-            provider_url=provider_url,
+            form.email.data,
             wait=int(services.MAGIC_LINK_SPACING.window.total_seconds()),
             form=MagicLinkForm(email=form.email.data),
         )
@@ -240,6 +240,19 @@ def change_password():
     expired = forced and password_age.password_expired(user, current_tenant)
     return render(
         "auth/change_password.html", status=status, form=form, forced=forced, expired=expired
+    )
+
+
+def mail_sent(template: str, email: str, **context):
+    """The page after a request that emails a link: the address as it will be written
+    to, and a button to the reader's webmail when we know it."""
+    provider, provider_url = services.mail_provider(email)
+    return render(
+        template,
+        email=services.normalize_email(email),
+        provider=provider,
+        provider_url=provider_url,
+        **context,
     )
 
 

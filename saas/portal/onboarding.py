@@ -13,7 +13,7 @@ from saas import audit, clock
 from saas.auth import tokens
 from saas.auth.models import User
 from saas.auth.services import end_other_sessions
-from saas.mail import absolute_url, send_email
+from saas.mail import absolute_url, email_user
 from saas.portal.models import Invoice
 from saas.security import hash_password
 from saas.transactions import claim
@@ -47,7 +47,7 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
     a second email with a new generated password. set_password_link: one email whose
     one-time link lets the recipient choose a password.
     """
-    context = {"user": user, "invoice": invoice, "first": first}
+    context = {"invoice": invoice, "first": first}
     days = access_link_days()
     if tenant.onboarding == "two_emails":
         raw = tokens.issue("access_link", timedelta(days=days), user_id=user.id)
@@ -59,31 +59,28 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
             # A resend replaces the password: sessions opened with the old one end too.
             end_other_sessions(user)
             audit.record("password.replaced", user_id=user.id, reason="access_resent")
-        send_email(
-            user.email,
+        email_user(
+            user,
             "access_activation",
             tenant=tenant,
-            locale=user.locale,
             link=absolute_url("portal.access", tenant=tenant.slug, token=raw),
             days=days,
             **context,
         )
-        send_email(
-            user.email,
+        email_user(
+            user,
             "access_password",
             tenant=tenant,
-            locale=user.locale,
             password=password,
             login_url=absolute_url("auth.login", tenant=tenant.slug),
             **context,
         )
     else:
         raw = tokens.issue("set_password", timedelta(days=days), user_id=user.id)
-        send_email(
-            user.email,
+        email_user(
+            user,
             "access_set_password",
             tenant=tenant,
-            locale=user.locale,
             link=absolute_url("portal.set_password", tenant=tenant.slug, token=raw),
             days=days,
             **context,
@@ -93,12 +90,10 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
 
 def notify(tenant, user: User, invoice: Invoice) -> None:
     """The email for every later invoice: number, date, total and a link to it."""
-    send_email(
-        user.email,
+    email_user(
+        user,
         "invoice_published",
         tenant=tenant,
-        locale=user.locale,
-        user=user,
         invoice=invoice,
         link=absolute_url("portal.invoice", tenant=tenant.slug, invoice_id=invoice.id),
     )

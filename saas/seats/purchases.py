@@ -19,7 +19,7 @@ from saas.auth.services import (
 )
 from saas.extensions import db
 from saas.jobs import job
-from saas.mail import absolute_url, send_email
+from saas.mail import absolute_url, email_user, send_email
 from saas.platform.models import PlatformAdmin
 from saas.seats.ledger import SeatError, plan_of, seats_in
 from saas.seats.models import Seat, SeatPurchase
@@ -98,13 +98,11 @@ def _admins() -> list[User]:
 def _tell_admins(tenant, template: str, purchase: SeatPurchase, page: str) -> None:
     """Email every active Administrator of `tenant` about `purchase`, linking to `page`."""
     for admin in _admins():
-        send_email(
-            admin.email,
+        email_user(
+            admin,
             template,
             tenant=tenant,
-            locale=admin.locale,
             purchase=purchase,
-            user=admin,
             link=absolute_url(page, tenant=tenant.slug),
         )
 
