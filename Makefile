@@ -43,9 +43,13 @@ $(VENDOR)/.installed: package.json package-lock.json
 catalogs: $(STAMP)
 	$(BIN)/pybabel -q compile -d translations
 
-# Links in emails and printed sign-in details follow the port being served.
+# Links in emails and printed sign-in details follow the port being served. The URL is
+# kept in instance/base_url, so flask commands run in another shell (without BASE_URL)
+# build their links for this server too (saas/config.py). The demo publishes its
+# invoices once: running it again changes nothing.
 run: export BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
+	mkdir -p instance && printf '%s\n' "$$BASE_URL" > instance/base_url
 	$(FLASK) db upgrade
 	$(FLASK) tenants sync
 	$(FLASK) demo

@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
         security,
         storage,
         tenancy,
+        textsearch,  # noqa: F401  registers the search folding on SQLite connections
         transactions,
     )
     from saas import htmx as htmx_responses

@@ -93,6 +93,10 @@ def theme_variables(primary: str, accent: str | None = None) -> dict[str, str]:
         "--brand-on-primary": text_on(primary),
         "--brand-accent": accent or primary,
         "--brand-on-accent": text_on(accent or primary),
+        # The focus ring (app.css): on the page, the link colour (at least 4.5:1 on
+        # white, so past 3:1 on the near-white cards and alerts too); on the brand bar,
+        # --brand-on-primary (white or black, whichever reads better: at least 4.5:1).
+        "--brand-focus": link,
     }
 
 

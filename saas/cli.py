@@ -119,7 +119,8 @@ def platform_create_admin(email, name, password):
 @owns_transaction
 @all_tenants()  # every tenant's demo data (each written as its tenant)
 def demo():
-    """Demo companies, an admin and a recipient for every tenant; prints how to sign in."""
+    """Demo companies, an admin, a recipient and invoices for every tenant; prints how to
+    sign in. Running it again publishes nothing twice."""
     from saas.demo import create_demo_data
 
     rows = create_demo_data()
@@ -185,10 +186,13 @@ def outbox_retry(ids):
 
 @outbox_cli.command("flush")
 def outbox_flush():
-    """Queue messages that are due (after a worker or Redis restart); safe from cron."""
+    """Queue messages that are due (after a worker or Redis restart), and the digests of
+    new invoices whose time has come but whose job was lost; safe from cron."""
     from saas.mail import flush
+    from saas.portal import notices
 
     click.echo(f"{flush()} message(s) queued.")
+    click.echo(f"{notices.flush()} invoice digest(s) queued.")
 
 
 @outbox_cli.command("test")

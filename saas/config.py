@@ -52,7 +52,9 @@ def build(raw: dict, instance_path: str) -> dict:
     raw = {k: v for k, v in raw.items() if v is not None}
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
-    base_url = _base_url(raw.get("BASE_URL", "http://127.0.0.1:5000"))
+    base_url = _base_url(
+        raw.get("BASE_URL") or _served_base_url(instance) or "http://127.0.0.1:5000"
+    )
     secure = base_url.startswith("https://")
     cfg = {
         "SECRET_KEY": raw.get("SECRET_KEY") or _instance_secret(instance),
@@ -72,7 +74,8 @@ def build(raw: dict, instance_path: str) -> dict:
         # One invoice file (XML, .p7m) or PDF, in the console and the API; the pages and
         # messages that state the limit take it from here.
         "UPLOAD_FILE_MAX_BYTES": _upload_file_max_bytes(raw.get("UPLOAD_FILE_MAX_BYTES")),
-        # How long a new recipient's access (or set-password) link works.
+        # How long a new recipient's access (or set-password) link, or a new staff user's
+        # invitation, works.
         "ACCESS_LINK_DAYS": _in_range("ACCESS_LINK_DAYS", raw.get("ACCESS_LINK_DAYS", 7), 1, 365),
         # Fixed policy, not environment.
         # The one size limit of a request, so of a bulk upload (a zip is at most this):
@@ -259,6 +262,16 @@ def _delays(value) -> tuple[float, ...]:
     return delays
 
 
+def _served_base_url(instance: Path) -> str | None:
+    """The BASE_URL `make run` serves, which it keeps in instance/base_url: commands run
+    in another shell of this checkout then build their links for the same server."""
+    path = instance / "base_url"
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def _instance_secret(instance: Path) -> str:
     """A SECRET_KEY generated once and kept in instance/, so restarts keep sessions."""
     path = instance / "secret_key"
@@ -278,3 +291,14 @@ def _redact(url: str) -> str:
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
     return url
+
+
+def configured_login_methods(config) -> frozenset[str]:
+    """The sign-in methods this server can serve, from its (built) config: a password
+    and a magic link always (mail always goes somewhere, the outbox at least), Google
+    only with both its client id and secret. A tenant may list a method this server
+    cannot serve; its sign-in page then leaves that method out."""
+    methods = {"password", "magic_link"}
+    if config.get("GOOGLE_CLIENT_ID") and config.get("GOOGLE_CLIENT_SECRET"):
+        methods.add("google")
+    return frozenset(methods)

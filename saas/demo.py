@@ -12,6 +12,7 @@ from saas.auth.models import User
 from saas.companies import Company
 from saas.demo_invoices import cfdi_invoice, fatturapa_invoice, simple_pdf, ubl_invoice
 from saas.extensions import db
+from saas.portal.models import Invoice
 from saas.seats import staff_accounts
 from saas.security import hash_password
 from saas.tenancy.models import Tenant
@@ -52,8 +53,11 @@ def create_demo_data() -> list[tuple[Tenant, User, str]]:
     Called inside all_tenants() (the demo is about every tenant); each tenant's rows
     are written as that tenant.
 
-    Per tenant: its administrator, and a recipient of the first customer company who
-    must choose a new password at first sign-in.
+    Per tenant: its administrator (the owner, with no company: the whole tenant), a
+    recipient of the first customer company who must choose a new password at first
+    sign-in, that company's invoices of the last months and a few of the second
+    customer's, so that the portal and the dashboard show something. Each invoice is
+    published once, however often (and on whatever day) the demo runs.
     """
     rows = []
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
@@ -76,14 +80,21 @@ def _demo_tenant(tenant: Tenant) -> list[tuple[Tenant, User, str]]:
             name="Demo Admin",
             role="admin",
             password=password,
-            companies=[c for c in companies if c.kind == "issuer"],
+            # No company: the owner works with the whole tenant, every issuer included
+            # (limiting a user is an Administrator's deliberate choice on the Users page).
         )
-    else:  # the demo promises this password: put it back if someone changed it
+    else:  # the demo promises this password and scope: put them back if changed
         admin.password_hash = hash_password(password)
         admin.active = True
+        admin.companies = []
     rows.append((tenant, admin, password))
-    rows.append((tenant, *_recipient(tenant, next(c for c in companies if c.kind == "customer"))))
+    issuer = next(c for c in companies if c.kind == "issuer")
+    first, second = (c for c in companies if c.kind == "customer")
+    recipient, recipient_password = _recipient(tenant, first)
+    rows.append((tenant, recipient, recipient_password))
     db.session.flush()
+    _invoices(tenant, issuer, first, recipient, count=8)
+    _invoices(tenant, issuer, second, None, count=3, first_number=9)  # nobody to tell yet
     return rows
 
 
@@ -108,21 +119,41 @@ def _recipient(tenant: Tenant, company: Company) -> tuple[User, str]:
     return user, password
 
 
-def _invoices(tenant: Tenant, issuer: Company, customer: Company, recipient: User) -> None:
-    """Eight invoices over the last months for the demo recipient (published once)."""
+def _invoices(
+    tenant: Tenant,
+    issuer: Company,
+    customer: Company,
+    recipient: User | None,
+    *,
+    count: int,
+    first_number: int = 1,
+) -> int:
+    """`count` invoices a fortnight apart up to today, for `customer` (told through
+    `recipient`); each number is published once, whatever day the demo runs again.
+    Returns how many were published now."""
     from saas.portal.publishing import publish
 
     today = clock.now().date()
-    for n in range(1, 9):
-        day = today - timedelta(days=14 * n)
+    published = 0
+    for n in range(first_number, first_number + count):
+        day = today - timedelta(days=14 * (n - first_number) + 3)
         number, xml = _document(tenant.country, n, day, issuer, customer)
+        if db.session.scalar(
+            select(Invoice.id).where(
+                Invoice.issuer_company_id == issuer.id, Invoice.number == number
+            )
+        ):
+            continue  # FatturaPA's national id holds the date: the number says "done"
         pdf = simple_pdf(
             f"{tenant.name}",
             f"Invoice {number}",
             f"Date: {day.isoformat()}",
             f"Customer: {customer.name}",
         )
-        publish(tenant, xml, pdf, email=recipient.email, source="demo")
+        email = recipient.email if recipient is not None else None
+        publish(tenant, xml, pdf, email=email, source="demo")
+        published += 1
+    return published
 
 
 def _document(country: str, n: int, day, issuer: Company, customer: Company):

@@ -1,7 +1,8 @@
 """Language choice and locale-aware formatting of dates and money.
 
-Order: `?lang=` (then remembered in a cookie) or that cookie, the signed-in user's
-preference, the tenant's default, the browser's Accept-Language. Only the tenant's
+Order: `?lang=` (then remembered in a cookie), the signed-in person's own language
+(User.locale: the header's picker saves it for them, so their emails follow), that
+cookie, the tenant's default, the browser's Accept-Language. Only the tenant's
 languages are offered on its pages; outside a tenant, every language with a catalog.
 """
 
@@ -11,11 +12,18 @@ import contextlib
 import re
 from datetime import date
 from decimal import Decimal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from babel import Locale, UnknownLocaleError, numbers
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_date, format_datetime, format_percent, get_locale, ngettext
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+    ngettext,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -40,12 +48,17 @@ def select_locale() -> str:
     allowed = available_locales()
     tenant = g.get("tenant")
     if has_request_context():
-        chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+        chosen = request.args.get("lang")
         if chosen in allowed:
             return chosen
+        # Before the cookie: a cookie left from before signing in must not show pages in
+        # one language while the person's emails come in another.
         user_locale = getattr(current_user, "locale", None) if current_user else None
         if user_locale in allowed:
             return user_locale
+        remembered = request.cookies.get(LANG_COOKIE)
+        if remembered in allowed:
+            return remembered
     if tenant is not None:
         return tenant.default_locale
     if has_request_context():
@@ -95,6 +108,17 @@ def money(amount, currency: str | None = None, decimals: int | None = None) -> s
     return _LETTER_THEN_DIGIT.sub("\xa0", text)
 
 
+def percent(value, decimals: int = 0) -> str:
+    """A share (0.5) as the locale writes a percentage ("50 %" in Spanish, "50%" in English
+    and Italian), with `decimals` digits after the separator: the locale's own pattern, so
+    its spacing and sign stay."""
+    pattern = get_locale().percent_formats[None].pattern
+    if decimals > 0:
+        head, zero, tail = pattern.rpartition("0")
+        pattern = f"{head}{zero}.{'0' * decimals}{tail}"
+    return format_percent(value, format=pattern)
+
+
 def language_url(code: str) -> str:
     """This page in another language (other query arguments kept)."""
     from flask import url_for
@@ -126,7 +150,14 @@ def policy_period(days: int) -> str:
 
 def remember_language(response):
     lang = request.args.get("lang")
-    if lang and lang in available_locales() and request.cookies.get(LANG_COOKIE) != lang:
+    if lang and lang in available_locales():
+        set_language_cookie(response, lang)
+    return response
+
+
+def set_language_cookie(response, lang: str):
+    """This browser's language from now on (also after signing out)."""
+    if request.cookies.get(LANG_COOKIE) != lang:
         response.set_cookie(
             LANG_COOKIE,
             lang,
@@ -138,6 +169,13 @@ def remember_language(response):
     return response
 
 
+def without_lang(path: str) -> str:
+    """`path` without its `?lang=`, which would outvote a language just chosen."""
+    parts = urlsplit(path)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.after_request(remember_language)
@@ -145,7 +183,8 @@ def init_app(app: Flask) -> None:
         money=money,
         date=format_date,
         datetime=format_datetime,
-        percent=format_percent,
+        percent=percent,
+        number=format_decimal,
     )
     app.jinja_env.globals.update(
         available_locales=available_locales,
@@ -167,3 +206,8 @@ def parse_day(name: str, errors: dict) -> date | None:
     except ValueError:
         errors[name] = _("Use a date such as %(example)s.", example="2026-01-31")
         return None
+
+
+def too_long_message(limit: int) -> str:
+    """What a field says when more was typed than it takes (inputs are refused, never cut)."""
+    return ngettext("Use at most %(num)s character.", "Use at most %(num)s characters.", limit)

@@ -117,11 +117,31 @@ def _dispatch(app: Flask, call) -> None:
         else:
             queue_obj.enqueue(run_task, path, tenant_id, *ids)
     elif delay:
-        timer = threading.Timer(delay, _run_in_process, (app, path, tenant_id, ids))
+        timer = threading.Timer(delay, _run_delayed, (app, path, tenant_id, ids))
         timer.daemon = True
+        _delayed.add(timer)
         timer.start()
     else:
         _run_in_process(app, path, tenant_id, ids)
+
+
+# Delayed in-process jobs not yet run: a test cancels them when it ends, so that a
+# digest or a retry timed for minutes later never runs inside another test.
+_delayed: set[threading.Timer] = set()
+
+
+def _run_delayed(app: Flask, path, tenant_id, ids) -> None:
+    _delayed.discard(threading.current_thread())
+    _run_in_process(app, path, tenant_id, ids)
+
+
+def cancel_delayed() -> int:
+    """Cancel every delayed in-process job not yet started; how many there were."""
+    timers = list(_delayed)
+    for timer in timers:
+        timer.cancel()
+        _delayed.discard(timer)
+    return len(timers)
 
 
 def _run_in_process(app: Flask, path, tenant_id, ids) -> None:

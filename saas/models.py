@@ -7,7 +7,7 @@ from saas.companies import Company, membership
 from saas.console.models import UploadBatch
 from saas.mail import OutboxMessage
 from saas.platform.models import PlatformAdmin
-from saas.portal.models import DownloadEvent, ExportJob, Invoice
+from saas.portal.models import DownloadEvent, ExportJob, Invoice, InvoiceNotice, NoticeDigest
 from saas.seats.models import Seat, SeatPurchase
 from saas.tenancy.models import Tenant, TenantDomain
 
@@ -18,6 +18,8 @@ __all__ = [
     "DownloadEvent",
     "ExportJob",
     "Invoice",
+    "InvoiceNotice",
+    "NoticeDigest",
     "OneTimeToken",
     "OutboxMessage",
     "PlatformAdmin",

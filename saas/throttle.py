@@ -102,3 +102,19 @@ def count(event: str, *, tenant_id=None, subject=None, since: timedelta) -> int:
         criteria.append(AuditEvent.subject == subject)
     with nullcontext() if tenant_id is not None else all_tenants():
         return db.session.execute(select(func.count(AuditEvent.id)).where(*criteria)).scalar_one()
+
+
+def remaining(limit: Limit, *, tenant_id=None, subject=None, ip=None) -> int:
+    """How many more events fit under `limit` now (0: one more waits, see retry_after);
+    counted the same way, with the same scope."""
+    since = clock.now() - limit.window
+    criteria = [AuditEvent.event.in_(limit.events), AuditEvent.created_at > since]
+    if tenant_id is not None:
+        criteria.append(AuditEvent.tenant_id == tenant_id)
+    if subject is not None:
+        criteria.append(AuditEvent.subject == subject)
+    if ip is not None:
+        criteria.append(AuditEvent.ip == ip)
+    with nullcontext() if tenant_id is not None else all_tenants():
+        used = db.session.execute(select(func.count(AuditEvent.id)).where(*criteria)).scalar_one()
+    return max(0, limit.count - used)

@@ -667,3 +667,13 @@ def page(browser, request):
 def _no_leftover_instance(tmp_path):
     yield
     shutil.rmtree(tmp_path / "instance", ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_delayed_jobs_after_the_test():
+    # A digest or a mail retry timed minutes ahead (jobs in process, no Redis) would
+    # otherwise run later, against another test's data.
+    yield
+    from saas.jobs import cancel_delayed
+
+    cancel_delayed()

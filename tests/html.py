@@ -52,3 +52,28 @@ def invoice_numbers(page) -> list[str]:
 def alerts(page) -> list[str]:
     """Flashed messages and error summaries (role alert or status)."""
     return texts(page, "//*[contains(concat(' ', @class, ' '), ' alert ')]")
+
+
+def problems(answer) -> list[str]:
+    """What an answer says went wrong, in document order: the text of every field error
+    (<small class="field-error">), every alert (class alert: flashes, error summaries) and
+    every other element of role alert (the pause of a throttled sign-in). Hidden ones (a
+    list filter's empty error, kept for htmx) are not shown, so not counted. A response,
+    its text or a parsed page."""
+    page = answer if isinstance(answer, lxml.html.HtmlElement) else doc(answer)
+    return texts(
+        page,
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' field-error ')"
+        " or contains(concat(' ', normalize-space(@class), ' '), ' alert ')"
+        " or @role='alert'][not(@hidden)]",
+    )
+
+
+def field_error(answer, field_id: str) -> str:
+    """The error shown under the field of id `field_id` (<small id="<id>-error">)."""
+    page = answer if isinstance(answer, lxml.html.HtmlElement) else doc(answer)
+    return text(
+        page,
+        f"//small[@id='{field_id}-error']"
+        "[contains(concat(' ', normalize-space(@class), ' '), ' field-error ')]",
+    )

@@ -49,6 +49,7 @@ from saas.permissions import PERMISSIONS
 from saas.portal.exports import start_export
 from saas.portal.models import ExportJob
 from saas.portal.publishing import publish
+from saas.seats.purchases import request_purchase
 from saas.security import hash_password
 from saas.tenancy import all_tenants
 from tests.factories import PASSWORD, make_user
@@ -65,10 +66,13 @@ FILL = {
     "key_id": ("id", "key"),  # a staff user's API key
     "user_id": ("id", "user"),  # a staff user who is not the owner
     "company_id": ("id", "customer"),  # a customer company with an active recipient
+    "recipient_id": ("id", "recipient"),  # that company's active recipient
     "token": ("default", "token"),  # a one-time token of the purpose TOKENS names
+    "purchase_id": ("id", "purchase"),  # a pending seat purchase
 }
 TOKENS = {"portal.access": "access_link", "portal.set_password": "set_password"}  # endpoint
 TOKENS |= {"auth.magic_link": "magic_link", "auth.reset_password": "reset_email"}  # -> purpose
+TOKENS |= {"seats.invitation": "staff_invite"}
 # Pages for anybody: to an outsider they may answer, but show none of the tenant's rows.
 PUBLIC = {"site.home", "site.theme", "site.logo", "api.openapi"}
 PUBLIC |= {"auth.login", "auth.magic_request", "auth.google_start", "auth.forgot_password"}
@@ -204,10 +208,15 @@ def build_side(app, ref) -> Side:
             db.session.commit()  # zipped in-process, once committed
             row = {"invoice": invoice.id, "export": export.id, "batch": batch.id, "key": key.id}
             row |= {"user": staff.id, "customer": invoice.customer_company_id}
+            row |= {"recipient": person.id}
+            row |= {"purchase": request_purchase(tenant, admin, n).id}
             found.append((row, invoice, person, raw))
         assert {e.status for e in db.session.scalars(select(ExportJob))} == {"done"}
         (rows, invoice1, r1, biller_key), (other, invoice2, r2, admin_key) = found
-        holder = {"magic_link": admin}  # the other links are R1's
+        # A staff member invited and not yet in: no password until the link is used.
+        invitee = make_user(tenant, email=f"invitee@{slug}.test", username=f"invitee-{slug}")
+        invitee.password_hash = None
+        holder = {"magic_link": admin, "staff_invite": invitee}  # the other links are R1's
         rows["token"] = {
             p: tokens.issue(p, timedelta(days=1), user_id=holder.get(p, r1).id)
             for p in TOKENS.values()

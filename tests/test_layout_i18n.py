@@ -11,6 +11,7 @@ from saas.branding import contrast, readable_on_white, theme_variables
 from saas.htmx import render
 from saas.i18n import money, select_locale
 from tests.factories import make_tenant, make_user
+from tests.html import doc, text
 
 
 def test_layout_shows_name_logo_colours_and_support_phones(client, tenants):
@@ -71,7 +72,9 @@ def test_locale_order(app, ctx):
     assert locale_for(tenant=tenant, user=user) == "it"  # the user's preference
     assert locale_for("/?lang=en", tenant=tenant, user=user) == "en"  # ?lang beats it
     cookie = {"Cookie": "lang=en"}
-    assert locale_for(tenant=tenant, user=user, **cookie) == "en"  # so does the cookie
+    assert locale_for(tenant=tenant, **cookie) == "en"  # so does the cookie
+    # ...but not over a signed-in person's own language, which their emails follow.
+    assert locale_for(tenant=tenant, user=user, **cookie) == "it"
 
 
 # An invoice's amount as the document states it (2 decimals), in each tenant's country
@@ -122,10 +125,12 @@ def test_amounts_follow_the_document_or_the_currency(app, ctx):
 def test_error_pages_are_branded_and_translated(app, client, tenants):
     response = client.get("/t/intertec/no-such-page?lang=it")
     assert response.status_code == 404
-    assert "Pagina non trovata" in response.text
-    assert "Intertec" in response.text
+    page = doc(response)
+    assert text(page, "//article[@class='error-page']//h1") == "Pagina non trovata"
+    assert text(page, "//*[@class='brand-name']") == "Intertec"
     plain = app.test_client().get("/nothing-here", headers={"Accept-Language": "es"})
-    assert plain.status_code == 404 and "Página no encontrada" in plain.text
+    assert plain.status_code == 404
+    assert text(doc(plain), "//article[@class='error-page']//h1") == "Página no encontrada"
 
 
 def test_500_page_is_branded_and_translated(make_app):
@@ -143,8 +148,9 @@ def test_500_page_is_branded_and_translated(make_app):
         db.session.commit()  # the test owns its transaction
     response = app.test_client().get("/t/intertec/boom?lang=it")
     assert response.status_code == 500
-    assert "Qualcosa è andato storto" in response.text
-    assert "Intertec" in response.text
+    page = doc(response)
+    assert text(page, "//article[@class='error-page']//h1") == "Qualcosa è andato storto"
+    assert text(page, "//*[@class='brand-name']") == "Intertec"
     assert "kaboom" not in response.text
 
 

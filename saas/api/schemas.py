@@ -52,7 +52,10 @@ class Invoice(Schema):
     issuer: Party
     customer: Customer
     has_pdf: bool
-    downloaded: bool = Field(description="Whether the customer has downloaded it")
+    downloaded: bool = Field(
+        description="Whether the customer has downloaded all its files: the XML and, if it "
+        "has one, the PDF (alone or in a pending-downloads zip)"
+    )
     created_at: datetime = Field(json_schema_extra={"format": "date-time"})
 
     @field_serializer("created_at")

@@ -101,6 +101,12 @@ def password_user(tenant, email: str, password: str, ip: str | None) -> User:
             f"Too many failed sign-ins; retry in {result.throttled_for} s.",
             {"Retry-After": str(result.throttled_for)},
         )
+    if result.deactivated:  # the right password: saying so reveals nothing to a guesser
+        raise ApiProblem(
+            403,
+            "user_inactive",
+            f"{email} is deactivated; an Administrator of {tenant.name} can turn it on again.",
+        )
     if result.user is None:
         raise ApiProblem(
             401,

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from saas.auth.passwords import MAX_LENGTH
+from saas.validation import valid_email
 
 
 class LoginForm(FlaskForm):
@@ -66,7 +67,7 @@ class TaxIdForm(FlaskForm):
 
 
 class LostPasswordForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
 
 
 class ResetPasswordForm(ChoosePasswordForm):

@@ -10,14 +10,18 @@ from __future__ import annotations
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, g
 
+from saas.config import configured_login_methods
+
+
+def google_configured() -> bool:
+    """This server has a Google client (id and secret): Google sign-in can work here."""
+    return "google" in configured_login_methods(current_app.config)
+
 
 def google_available() -> bool:
+    """The current tenant offers Google sign-in and this server can serve it."""
     tenant = g.get("tenant")
-    return bool(
-        tenant is not None
-        and "google" in tenant.login_methods
-        and current_app.config.get("GOOGLE_CLIENT_ID")
-    )
+    return bool(tenant is not None and "google" in tenant.login_methods and google_configured())
 
 
 def google_client():

@@ -84,12 +84,18 @@ def reset_password(token: str):
     form.user.choices = [SelectChoice(u.id, f"{u.name} ({u.username})") for u in link.users]
     if len(link.users) == 1 and form.user.data is None:
         form.user.data = link.users[0].id
-    if request.method == "POST" and form.validate():
-        user = next(u for u in link.users if u.id == form.user.data)
-        problem = password_problem(form.new_password.data, email=user.email, username=user.username)
-        if problem:
-            form.new_password.errors.append(problem)
-        else:
+    if request.method == "POST":
+        valid = form.validate()
+        user = next((u for u in link.users if u.id == form.user.data), None)
+        # The password's own rules are checked with the rest: every mistake at once.
+        problem = None
+        if user is not None and form.new_password.data and not form.new_password.errors:
+            problem = password_problem(
+                form.new_password.data, email=user.email, username=user.username
+            )
+            if problem:
+                form.new_password.errors.append(problem)
+        if valid and user is not None and not problem:
             done = recovery.reset_password(token, user.id, form.new_password.data)
             if done is None:
                 return render("auth/link_invalid.html", status=410, again="reset"), NO_STORE

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import cast
 
 from flask import current_app, g
+from flask_babel import gettext as _
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import Select, func, select
 
@@ -23,7 +24,7 @@ from saas.extensions import db
 from saas.jobs import enqueue, job
 from saas.mail import absolute_url, email_user
 from saas.security import hash_password, needs_rehash, verify_password
-from saas.throttle import Limit, one_at_a_time, retry_after
+from saas.throttle import Limit, one_at_a_time, remaining, retry_after
 from saas.throttle import count as throttle_count
 from saas.validation import InvalidEmail, email_address, has_control_characters
 
@@ -112,6 +113,11 @@ class SignIn:
 
     user: User | None = None
     throttled_for: int = 0
+    # The right password of a deactivated account: only then may the answer say so
+    # (a wrong one gets the same answer whether or not the account exists or is active).
+    deactivated: bool = False
+    # After a wrong password: how many more wrong ones before the pause (0: paused now).
+    attempts_left: int | None = None
 
 
 def find_by_login(login: str) -> User | None:
@@ -177,6 +183,33 @@ def _password_wait(tenant, subject: str, ip: str | None, device: KnownDevice | N
     return wait
 
 
+def _attempts_left(tenant, subject: str, ip: str | None, device: KnownDevice | None) -> int:
+    """Wrong passwords this account may still get from here before the pause: the rule
+    of _password_wait, counted ahead (unknown accounts, counted by what was typed,
+    are counted the same way)."""
+    left = remaining(ACCOUNT_LIMIT, tenant_id=tenant.id, subject=subject)
+    if ip:
+        left = min(left, remaining(IP_LIMIT, ip=ip))
+    if device is not None:
+        # Paused only once the account or the address is, and this device too.
+        left = max(left, remaining(DEVICE_LIMIT, tenant_id=tenant.id, subject=device.subject))
+    return left
+
+
+def pause_warning(result: SignIn) -> str | None:
+    """What the answer to a wrong password adds, in the page's language: a warning with
+    the one before the last attempt (so the pause is no surprise), the pause with the
+    one that starts it; else None."""
+    minutes = int(ACCOUNT_LIMIT.window.total_seconds() // 60)
+    if result.attempts_left == 1:
+        return _(
+            "One attempt left before sign-in is paused for %(minutes)s minutes.", minutes=minutes
+        )
+    if result.attempts_left == 0:
+        return _("Sign-in is now paused for %(minutes)s minutes.", minutes=minutes)
+    return None
+
+
 def _record_failure(event: str, user: User | None, subject: str, device: KnownDevice | None):
     user_id = user.id if user else None
     audit.record(event, user_id=user_id, subject=subject)
@@ -225,11 +258,16 @@ def _check_password(tenant, user, subject, password, ip, device, failure_event) 
             )
             return SignIn(throttled_for=wait)
         valid = verify_password(user.password_hash if user else None, password)
-        if not (valid and user.active):
+        if valid and not user.active:
+            # Whoever typed this knows the password: telling them the account is
+            # deactivated (and whom to call) reveals nothing to a guesser. Not a failure.
+            audit.record("signin.deactivated", user_id=user.id, subject=subject)
+            return SignIn(deactivated=True)
+        if not valid:
             _record_failure(failure_event, user, subject, device)
             if user is not None and user.active:
                 _warn_owner_when_locked(tenant, user, subject)
-            return SignIn()
+            return SignIn(attempts_left=_attempts_left(tenant, subject, ip, device))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return SignIn(user=user)
@@ -327,33 +365,3 @@ def send_magic_link(email: str, page_locale: str | None = None) -> None:
         minutes=minutes,
     )
     audit.record("magic_link.sent", user_id=user.id)
-
-
-MAIL_PROVIDERS = {
-    "gmail": (("gmail.com", "googlemail.com"), "https://mail.google.com/"),
-    "outlook": (
-        (
-            "outlook.com",
-            "hotmail.com",
-            "live.com",
-            "msn.com",
-            "outlook.es",
-            "hotmail.es",
-            "hotmail.it",
-            "outlook.it",
-            "live.it",
-            "hotmail.com.mx",
-            "live.com.mx",
-        ),
-        "https://outlook.live.com/mail/",
-    ),
-}
-
-
-def mail_provider(email: str) -> tuple[str, str]:
-    """("gmail" | "outlook" | "other", URL) for the "Go to your mail" button."""
-    domain = email.rpartition("@")[2].lower()
-    for name, (domains, url) in MAIL_PROVIDERS.items():
-        if domain in domains:
-            return name, url
-    return "other", f"mailto:{email}"

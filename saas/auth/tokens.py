@@ -1,4 +1,4 @@
-"""One-time tokens: magic links, first-access links, password resets.
+"""One-time tokens: magic links, first-access links, password resets, staff invitations.
 
 The raw token (`secrets.token_urlsafe(32)`) only travels in the email; the database
 keeps its SHA-256. A token is bound to a tenant, a purpose and a user (or a company),
@@ -20,7 +20,14 @@ from saas.extensions import Model, db
 from saas.tenancy.models import TenantScoped
 from saas.transactions import claim
 
-PURPOSES = ("magic_link", "access_link", "set_password", "reset_tax_id", "reset_email")
+PURPOSES = (
+    "magic_link",
+    "access_link",
+    "set_password",
+    "reset_tax_id",
+    "reset_email",
+    "staff_invite",
+)
 
 
 class OneTimeToken(TenantScoped, Model):
@@ -73,6 +80,22 @@ def issue(purpose: str, ttl: timedelta, *, user_id=None, company_id=None) -> str
         )
     )
     return raw
+
+
+def revoke_user_tokens(user_id: int) -> None:
+    """Every unused link of the user stops working: the person behind the account changed,
+    or lost access, so a link mailed before must not open it."""
+    now = clock.now()
+    db.session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user_id,
+            OneTimeToken.used_at.is_(None),
+            OneTimeToken.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _valid(purpose: str, raw: str):

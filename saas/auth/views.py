@@ -39,9 +39,10 @@ from saas.auth.google import google_available, google_client
 from saas.auth.models import User
 from saas.auth.passwords import password_problem
 from saas.auth.sessions import current_device, landing, remember_device, safe_next, start_session
+from saas.auth.webmail import webmail_for
 from saas.extensions import db, login_manager
 from saas.htmx import render
-from saas.i18n import LANGUAGE_NAMES, available_locales
+from saas.i18n import LANGUAGE_NAMES, available_locales, set_language_cookie, without_lang
 from saas.mail import absolute_url
 from saas.security import verify_password
 from saas.tenancy import current_tenant, get_or_404, load_tenant
@@ -49,7 +50,14 @@ from saas.tenancy import current_tenant, get_or_404, load_tenant
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 # Pages a user who must change their password can still reach.
-OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "site.theme", "site.logo", "static"}
+OPEN_WHILE_CHANGING = {
+    "auth.change_password",
+    "auth.logout",
+    "auth.choose_language",
+    "site.theme",
+    "site.logo",
+    "static",
+}
 # A reset link's page in its URL must stay out of caches and other sites' referrers.
 NO_STORE = {"Cache-Control": "private, no-store"}
 
@@ -96,9 +104,25 @@ def login():
                 )
             if result.throttled_for:
                 return throttled(result.throttled_for, form, locked=True)
+            if result.deactivated:
+                return deactivated_page(form)
             form.form_errors.append(_("The email, username or password is not correct."))
+            if warning := services.pause_warning(result):
+                form.form_errors.append(warning)
             status = 401
     return render("auth/login.html", status=status, form=form, **options)
+
+
+def deactivated_page(form: LoginForm | None = None):
+    """The sign-in page saying the account is deactivated and whom to call: only for
+    someone who proved they own it (its password, its Google identity, its link)."""
+    return render(
+        "auth/login.html",
+        status=403,
+        form=form or LoginForm(),
+        deactivated=True,
+        **login_options(),
+    )
 
 
 @bp.route("/t/<tenant>/login/magic", methods=["GET", "POST"])
@@ -135,8 +159,10 @@ def magic_link(token: str):
         abort(400)
     used = tokens.consume("magic_link", token)
     user = db.session.get(User, used.user_id) if used else None
-    if user is None or not user.active:
+    if user is None:
         return render("auth/link_invalid.html", status=410)
+    if not user.active:  # deactivated since the link was sent to their mailbox
+        return deactivated_page()
     audit.record("magic_link.used", user_id=user.id)
     start_session(user, method="magic_link")
     return remember_device(redirect(landing()), user)
@@ -178,7 +204,10 @@ def google_callback():
     info = token.get("userinfo") or {}
     email = services.normalize_email(info.get("email", ""))
     user = services.find_user_by_email(email) if info.get("email_verified") else None
-    if user is None or not user.active:
+    if user is not None and not user.active:  # Google vouches for the address
+        audit.record("google.deactivated", user_id=user.id)
+        return deactivated_page()
+    if user is None:
         audit.record("google.unknown", subject=f"email:{email}")
         flash(
             _(
@@ -219,6 +248,8 @@ def change_password():
                 return throttled(check.throttled_for)
             if check is not None and check.user is None:
                 form.current_password.errors.append(_("Your current password is not correct."))
+                if warning := services.pause_warning(check):
+                    form.current_password.errors.append(warning)
                 problem = True
             else:
                 problem = password_problem(
@@ -246,12 +277,10 @@ def change_password():
 def mail_sent(template: str, email: str, **context):
     """The page after a request that emails a link: the address as it will be written
     to, and a button to the reader's webmail when we know it."""
-    provider, provider_url = services.mail_provider(email)
     return render(
         template,
         email=services.normalize_email(email),
-        provider=provider,
-        provider_url=provider_url,
+        webmail=webmail_for(email),
         **context,
     )
 
@@ -267,6 +296,7 @@ def throttled(wait: int, form=None, *, locked: bool = False):
         form=form,
         locked=locked,
         magic_url=url_for("auth.magic_request") if "magic_link" in methods else None,
+        google_url=url_for("auth.google_start") if google_available() else None,
         forgot_url=url_for("auth.forgot_password"),
     )
     response.headers["Retry-After"] = str(wait)
@@ -288,6 +318,21 @@ def account():
         response.delete_cookie("lang")  # the saved preference now decides
         return response
     return render("auth/account.html", form=form, user=user)
+
+
+@bp.post("/t/<tenant>/language")
+@login_required
+def choose_language():
+    """The header's language picker of a signed-in person (the layout posts it): their
+    account's language from now on, so the emails they get follow it too
+    (saas.mail.person_locale), and this browser's. Anyone else's picker is plain
+    `?lang=` links, remembered in the cookie alone."""
+    code = request.form.get("lang", "")
+    back = without_lang(safe_next(request.form.get("next")) or landing())
+    if code not in available_locales():
+        return redirect(back, 303)
+    get_or_404(User, current_user.id).locale = code
+    return set_language_cookie(redirect(back, 303), code)
 
 
 @bp.post("/t/<tenant>/logout")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pydantic
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -26,6 +27,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from saas.branding import MIN_TEXT_CONTRAST, brand_contrast
+from saas.config import configured_login_methods
 from saas.i18n import phone_label
 from saas.tenancy.files import LOGO_MAX_BYTES, LOGO_TYPES, check_logo
 from saas.tenancy.settings_model import LOGIN_METHODS, TenantSettings
@@ -35,6 +37,9 @@ from saas.validation import MAX_SUPPORT_PHONES, plain_text, valid_email
 class CheckboxList(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+MAX_PHONE_LABEL = 60  # characters (the Settings input's maxlength)
 
 
 class SupportPhonesField(Field):
@@ -58,13 +63,19 @@ class SupportPhonesField(Field):
         labels, numbers = formdata.getlist("phone_label"), formdata.getlist("phone_number")
         self.raw_data, self.data = numbers, []
         for label, number in zip(labels, numbers, strict=False):
-            label, number = label.strip()[:60], number.strip()
+            label, number = label.strip(), number.strip()  # too long: refused, not cut
             if not number:
                 continue
             kept = old.get(number)
             if kept is not None and phone_label(kept) == label:
                 label = kept.get("label", label)
             self.data.append({"label": label, "number": number})
+
+    def pre_validate(self, form):
+        if any(len(p["label"]) > MAX_PHONE_LABEL for p in self.data if isinstance(p["label"], str)):
+            raise ValidationError(
+                _("A support phone's label may have at most %(n)s characters.", n=MAX_PHONE_LABEL)
+            )
 
 
 class SettingsForm(FlaskForm):
@@ -110,7 +121,21 @@ class SettingsForm(FlaskForm):
         _l("Password age in days (0 = no limit)"),
         default=0,
     )
+    notify_window_minutes = IntegerField(
+        _l("Minutes to gather new invoices into one email (0 = an email at once)"),
+        default=5,
+    )
     logo_file = None
+
+    def __init__(self, *args, current_login_methods=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # A method this server cannot serve (Google without its client) is never offered:
+        # its box is disabled, whatever is posted for it, and the tenant's own choice of
+        # it is kept as it was, so that it works once the server is configured for it.
+        self.served_login_methods = configured_login_methods(current_app.config)
+        kept = [m for m in current_login_methods if m not in self.served_login_methods]
+        chosen = [m for m in self.login_methods.data or () if m in self.served_login_methods]
+        self.login_methods.data = [m for m in LOGIN_METHODS if m in chosen or m in kept]
 
     def validate_logo(self, field):
         """Read the uploaded logo (at most one byte over the limit) and check it."""
@@ -142,7 +167,9 @@ class SettingsForm(FlaskForm):
         valid = super().validate(extra_validators)
         answered = {name for name, field in self._fields.items() if field.errors}
         try:
-            TenantSettings.model_validate(self.values())
+            TenantSettings.model_validate(
+                self.values(), context={"login_methods": self.served_login_methods}
+            )
         except pydantic.ValidationError as error:
             for problem in error.errors(include_url=False):
                 field = self._fields[str(problem["loc"][0])]
@@ -176,6 +203,7 @@ class SettingsForm(FlaskForm):
             "password_reset": self.password_reset.data,
             "onboarding": self.onboarding.data,
             "password_max_age_days": self.password_max_age_days.data,
+            "notify_window_minutes": self.notify_window_minutes.data,
         }
 
 
@@ -195,7 +223,8 @@ def _rule_message(problem) -> str:
         return _("Use letters, digits and punctuation only, on one line.")
     if code == "empty" and field == "locales":
         return _("Keep at least one language.")
-    if code == "empty" and field == "login_methods":
+    if code in ("empty", "no_way_in") and field == "login_methods":
+        # no_way_in: only Google, which this server cannot serve (its box says so).
         return _("Keep at least one sign-in method.")
     if code == "range":
         return _("Choose a number from %(low)s to %(high)s.", **problem["ctx"])
@@ -205,6 +234,16 @@ def _rule_message(problem) -> str:
 class StaffUserForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200), plain_text])
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), valid_email])
+    # A new user: invited by email to choose a password (nobody else knows it), or, if
+    # the Administrator prefers, given one that they change at their first sign-in.
+    password_mode = RadioField(
+        _l("Password"),
+        choices=[
+            SelectChoice("invite", _l("Email them a link to choose their own password")),
+            SelectChoice("set", _l("Set a password myself")),
+        ],
+        default="invite",
+    )
     password = PasswordField(_l("Password"), validators=[Length(max=128)])
     role = RadioField(_l("Profile"), choices=[], validators=[DataRequired()])
     companies = CheckboxList(_l("Companies"), coerce=int, choices=[])

@@ -7,6 +7,7 @@ user may see.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,14 +16,17 @@ from typing import cast
 
 from sqlalchemy import ScalarResult, case, func, or_, select
 
-from saas import audit, clock
+from saas import audit, clock, textsearch
 from saas.audit import AuditEvent
 from saas.auth.models import User
 from saas.companies import Company, membership
+from saas.console.audit_texts import mentioned_users
+from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
 from saas.extensions import db
 from saas.portal import visibility
 from saas.portal.models import Invoice
 from saas.storage import get_storage, tenant_key
+from saas.tenancy import current_tenant
 
 # --- dashboard ---------------------------------------------------------------------
 
@@ -47,7 +51,8 @@ def _month_start(day: date, back: int) -> date:
 
 def dashboard(user: User, months: int = 12) -> Dashboard:
     """Invoices published per month (last `months`), downloaded against pending, per issuer."""
-    scope = visibility.staff_invoices(user).subquery()
+    # Downloaded: every file of the invoice (Invoice.downloaded), not just one of them.
+    scope = visibility.staff_invoices(user).add_columns(Invoice.downloaded.label("done")).subquery()
     today = clock.now().date()
     first = _month_start(today, months - 1)
     created: ScalarResult[datetime] = db.session.execute(
@@ -59,11 +64,12 @@ def dashboard(user: User, months: int = 12) -> Dashboard:
         counts[key] = counts.get(key, 0) + 1
     series = [(m, counts.get(m, 0)) for m in (_month_start(today, b) for b in range(months))]
     series.reverse()
-    pending_flag = case((scope.c.first_downloaded_at.is_(None), 1), else_=0)
+    done_flag = case((scope.c.done, 1), else_=0)
+    pending_flag = case((scope.c.done, 0), else_=1)
     # A select() of SQL functions gives rows typed Row[Any, ...], which mypy unpacks as
     # object: the casts say what the columns are (counts and sums of integers).
     totals = db.session.execute(
-        select(func.count(scope.c.first_downloaded_at), func.coalesce(func.sum(pending_flag), 0))
+        select(func.coalesce(func.sum(done_flag), 0), func.coalesce(func.sum(pending_flag), 0))
     ).one()
     downloaded, pending = cast("tuple[int, int]", totals)
     issuers = db.session.execute(
@@ -120,19 +126,27 @@ def search_invoices(user: User, *, text="", start=None, end=None, cursor=None):
     """A page of the tenant's invoices, newest first by keyset; `text` matches the
     number, the customer's name or its tax id. Returns (invoices, next_cursor)."""
     query = visibility.staff_invoices(user).where(*visibility.issue_date_range(start, end))
-    text = (text or "").strip()[:100]
+    text = (text or "").strip()
     if text:
-        pattern = f"%{text.lower()}%"
-        customers = select(Company.id).where(
-            or_(func.lower(Company.name).like(pattern), func.lower(Company.tax_id).like(pattern)),
-        )
-        query = query.where(
-            or_(
-                func.lower(Invoice.number).like(pattern),
-                Invoice.customer_company_id.in_(customers),
-            )
-        )
+        query = query.where(_matches(text))
     return visibility.newest_first(query, cursor, PAGE_SIZE)
+
+
+def _matches(text: str):
+    """The invoices whose number or customer name holds `text` (accents and case aside),
+    or whose customer's tax id holds it as typed with dots, spaces or a check digit."""
+    needle = textsearch.fold(text)
+    by_customer = [textsearch.contains(textsearch.folded(Company.name), needle)]
+    compact = textsearch.compact_tax_id(text)
+    if compact:
+        by_customer.append(textsearch.contains(textsearch.compacted(Company.tax_id), compact))
+    with contextlib.suppress(InvalidTaxId):  # a whole tax id in another spelling
+        by_customer.append(Company.tax_id == normalize_tax_id(current_tenant.country, text))
+    customers = select(Company.id).where(or_(*by_customer))
+    return or_(
+        textsearch.contains(textsearch.folded(Invoice.number), needle),
+        Invoice.customer_company_id.in_(customers),
+    )
 
 
 # --- tenant settings ---------------------------------------------------------------------
@@ -147,6 +161,7 @@ SETTING_FIELDS = (
     "password_reset",
     "onboarding",
     "password_max_age_days",
+    "notify_window_minutes",
 )
 
 
@@ -222,6 +237,59 @@ def customer_rows(user: User) -> Sequence:
     ).all()
 
 
+def company_recipients(company_ids) -> dict[int, list[User]]:
+    """Each company's active recipients, by address: who "Send new access" may reach."""
+    rows = db.session.execute(
+        select(membership.c.company_id, User)
+        .join(User, User.id == membership.c.user_id)
+        .where(
+            membership.c.company_id.in_(list(company_ids) or [0]),
+            User.kind == "recipient",
+            User.active.is_(True),
+        )
+        .order_by(User.email)
+    ).all()
+    found: dict[int, list[User]] = {}
+    # Rows of a column and an entity are typed Row[Any, ...]: the cast says what they are.
+    for company_id, user in cast("list[tuple[int, User]]", rows):
+        found.setdefault(company_id, []).append(user)
+    return found
+
+
+def resend_target(staff: User, company: Company, recipient_id: int) -> User | None:
+    """The recipient of `company` whose access `staff` may send again, or None.
+
+    The company must be one the staff user sees, the person one of its active
+    recipients and, for staff limited to some issuers, linked to the whole company or
+    through one of those issuers (a link vouched for by another issuer is not theirs).
+    """
+    if not db.session.scalar(
+        select(Company.id).where(
+            Company.id == company.id, Company.kind == "customer", *customer_scope(staff)
+        )
+    ):
+        return None
+    query = (
+        select(User)
+        .join(membership, membership.c.user_id == User.id)
+        .where(
+            membership.c.company_id == company.id,
+            User.id == recipient_id,
+            User.kind == "recipient",
+            User.active.is_(True),
+        )
+    )
+    issuers = visibility.assigned_issuers(staff)
+    if issuers is not None:
+        query = query.where(
+            or_(
+                membership.c.issuer_company_id.is_(None),
+                membership.c.issuer_company_id.in_([c.id for c in issuers] or [0]),
+            )
+        )
+    return db.session.scalars(query).first()
+
+
 AUDIT_PAGE = 50
 
 
@@ -230,6 +298,7 @@ class AuditPage:
     rows: Sequence[AuditEvent]
     more: bool  # another page follows
     names: dict  # user id -> email, for the rows shown
+    people: dict  # user id -> name, of everyone the rows shown mention
     events: list  # every event name of the tenant, for the filter
 
 
@@ -238,10 +307,11 @@ def audit_page(*, event="", who="", start=None, end=None, before=None, search=Tr
     or username), days and the id the previous page ended at."""
     query = select(AuditEvent)
     if event:
-        query = query.where(AuditEvent.event.like(f"{event}%"))
+        query = query.where(AuditEvent.event.startswith(event, autoescape=True))
     if who:
         users = select(User.id).where(
-            func.lower(User.email).like(f"%{who}%") | func.lower(User.username).like(f"%{who}%"),
+            textsearch.contains(func.lower(User.email), who)
+            | textsearch.contains(func.lower(User.username), who),
         )
         query = query.where(AuditEvent.user_id.in_(users))
     if start:
@@ -256,12 +326,12 @@ def audit_page(*, event="", who="", start=None, end=None, before=None, search=Tr
         else []
     )
     shown = rows[:AUDIT_PAGE]
-    names = dict(
-        db.session.execute(
-            select(User.id, User.email).where(User.id.in_({r.user_id for r in shown if r.user_id}))
-        ).all()
-    )
+    names, people = {}, {}
+    for user_id, email, name in db.session.execute(
+        select(User.id, User.email, User.name).where(User.id.in_(mentioned_users(shown)))
+    ):
+        names[user_id], people[user_id] = email, name or email
     events = db.session.scalars(
         select(AuditEvent.event).distinct().order_by(AuditEvent.event)
     ).all()
-    return AuditPage(shown, len(rows) > AUDIT_PAGE, names, list(events))
+    return AuditPage(shown, len(rows) > AUDIT_PAGE, names, people, list(events))

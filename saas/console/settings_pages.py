@@ -7,14 +7,17 @@ from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from saas.branding import brand_contrast, is_color
+from saas.console import audit_texts
 from saas.console import services as console
 from saas.console.blueprint import bp, staff
 from saas.console.forms import SettingsForm
-from saas.htmx import render
-from saas.i18n import LANGUAGE_NAMES, parse_day, platform_locales
+from saas.htmx import is_htmx, render
+from saas.i18n import LANGUAGE_NAMES, parse_day, platform_locales, too_long_message
 from saas.permissions import requires
 from saas.routing import id_arg
 from saas.tenancy import current_tenant
+
+MAX_USER_FILTER = 254  # the longest address
 
 
 @bp.get("/t/<tenant>/console/audit")
@@ -23,6 +26,8 @@ def audit_log():
     errors: dict[str, str] = {}
     event = (request.args.get("event") or "").strip()
     who = (request.args.get("user") or "").strip().lower()
+    if len(who) > MAX_USER_FILTER:  # refused, not cut
+        errors["user"] = too_long_message(MAX_USER_FILTER)
     start, end = parse_day("from", errors), parse_day("to", errors)
     before = request.args.get("before", type=id_arg)
     page = console.audit_page(
@@ -33,10 +38,16 @@ def audit_log():
         "console/audit.html",
         "console/_audit.html",
         status=422 if errors else 200,
-        rows=page.rows,
+        rows=[
+            (row, audit_texts.describe(row, page.people), audit_texts.account(row, page.names))
+            for row in page.rows
+        ],
         names=page.names,
-        events=page.events,
+        events=[(name, audit_texts.event_name(name)) for name in page.events],
+        event_names={name: audit_texts.event_name(name) for name in page.events},
         errors=errors,
+        max_user=MAX_USER_FILTER,
+        oob=is_htmx(),
         next_url=(
             url_for("console.audit_log", before=page.rows[-1].id, **filters) if page.more else None
         ),
@@ -62,9 +73,11 @@ def _settings_form() -> SettingsForm:
             "password_reset": tenant.password_reset,
             "onboarding": tenant.onboarding,
             "password_max_age_days": tenant.password_max_age_days,
+            "notify_window_minutes": tenant.notify_window_minutes,
         },
         # Also when posted: a label in several languages is kept if left untouched.
         support_phones=list(tenant.support_phones),
+        current_login_methods=list(tenant.login_methods),
     )
     # All the platform's languages, not the tenant's: one removed can be chosen again.
     choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in platform_locales()]

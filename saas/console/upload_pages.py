@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from saas.console import upload_messages
 from saas.console import uploads as bulk
 from saas.console.blueprint import bp, staff
 from saas.errors import render_error
@@ -44,7 +45,14 @@ def upload():
     email = (request.form.get("email") or "").strip() or None
     error = None
     if xml is None or not xml.filename:
-        error = _("Choose the invoice's XML file.")
+        # An empty field's error goes under that field, as every form's does.
+        return render(
+            "console/upload.html",
+            status=422,
+            error=None,
+            xml_error=_("Choose the invoice's XML file."),
+            email=email,
+        )
     else:
         limit = max_upload()
         xml_data = xml.read(limit + 1)
@@ -62,7 +70,7 @@ def upload():
                     user_id=staff().id,
                 )
             except publishing.PublishError as problem:
-                error = str(problem)
+                error = upload_messages.describe_error(problem)
             else:
                 numbers = ", ".join(i.number for i in result.invoices)
                 if result.any_created:
@@ -139,7 +147,11 @@ def upload_status(batch_id: int):
     if batch is None:
         abort(404)
     return render(
-        "console/upload_status.html", "console/_upload_progress.html", batch=batch, limits=_limits()
+        "console/upload_status.html",
+        "console/_upload_progress.html",
+        batch=batch,
+        limits=_limits(),
+        describe_problem=upload_messages.describe,
     )
 
 

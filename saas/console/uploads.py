@@ -176,7 +176,12 @@ def _publish_file(tenant, user, name: str, data: bytes, pdf: bytes | None) -> di
     try:
         result = publishing.publish(tenant, data, pdf, source="console", user_id=user.id)
     except publishing.PublishError as problem:  # nothing of this file was written
-        return {"file": name, "status": "error", "message": str(problem)}
+        # The code and its values, worded when the page is read, in the reader's language.
+        return {
+            "file": name,
+            "status": "error",
+            "problem": {"code": problem.code, "format": problem.format, "params": problem.params},
+        }
     numbers = [i.number for i in result.invoices]
     return {
         "file": name,

@@ -12,15 +12,14 @@ from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
+from saas import audit, textsearch
 from saas.companies import Company
 from saas.console import services as console
 from saas.console.blueprint import bp, staff
-from saas.extensions import db
-from saas.htmx import htmx_target, render
-from saas.i18n import parse_day
-from saas.permissions import requires
+from saas.htmx import htmx_target, is_htmx, render
+from saas.i18n import parse_day, too_long_message
+from saas.permissions import can, requires
 from saas.portal import onboarding, visibility
 from saas.storage import MIME, serve
 from saas.tenancy import current_tenant, get_or_404
@@ -37,6 +36,8 @@ def dashboard():
 def invoices():
     errors: dict[str, str] = {}
     text = (request.args.get("q") or "").strip()
+    if len(text) > textsearch.MAX_SEARCH:  # refused, not cut: the rest may be what they meant
+        errors["q"] = too_long_message(textsearch.MAX_SEARCH)
     start, end = parse_day("from", errors), parse_day("to", errors)
     if start and end and start > end:
         errors["to"] = _("The end date is before the start date.")
@@ -58,6 +59,8 @@ def invoices():
         "start": start,
         "end": end,
         "filtered": bool(query),
+        "max_search": textsearch.MAX_SEARCH,
+        "oob": is_htmx(),
         "next_url": url_for("console.invoices", cursor=next_cursor, **query)
         if next_cursor
         else None,
@@ -81,28 +84,46 @@ def download(invoice_id: int, what: str):
 @bp.get("/t/<tenant>/console/customers")
 @requires("customers.view")
 def customers():
-    return render("console/customers.html", rows=console.customer_rows(staff()))
-
-
-@bp.post("/t/<tenant>/console/customers/<id:company_id>/resend")
-@requires("customers.resend_access")
-def resend_access(company_id: int):
-    company = get_or_404(Company, company_id)
-    if not db.session.scalar(
-        select(Company.id).where(Company.id == company.id, *console.customer_scope(staff()))
-    ):
-        abort(404)
-    people = [u for u in company.users if u.kind == "recipient" and u.active]
-    if not people:
-        flash(_("%(name)s has no recipient with an email address yet.", name=company.name), "error")
-        return redirect(url_for("console.customers"))
-    for user in people:
-        onboarding.send_access(current_tenant, user)
-    flash(
-        _(
-            "A new access email went to %(emails)s; earlier links no longer work.",
-            emails=", ".join(u.email for u in people),
-        ),
-        "success",
+    rows = console.customer_rows(staff())
+    recipients = (
+        console.company_recipients(company.id for company, *_cols in rows)
+        if can(staff(), "customers.resend_access")
+        else {}
     )
-    return redirect(url_for("console.customers"))
+    return render("console/customers.html", rows=rows, recipients_of=recipients)
+
+
+@bp.route(
+    "/t/<tenant>/console/customers/<id:company_id>/recipients/<id:recipient_id>/access",
+    methods=["GET", "POST"],
+)
+@requires("customers.resend_access")
+def resend_access(company_id: int, recipient_id: int):
+    """One recipient's new access, after a confirmation that says what it will do: the
+    GET asks (a page, or its form alone for htmx), the POST sends."""
+    company = get_or_404(Company, company_id)
+    recipient = console.resend_target(staff(), company, recipient_id)
+    if recipient is None:
+        abort(404)
+    if request.method == "GET":
+        return render(
+            "console/resend_access.html",
+            "console/_resend_confirm.html",
+            company=company,
+            recipient=recipient,
+        )
+    onboarding.send_access(current_tenant, recipient)
+    audit.record("access.resent", user_id=staff().id, target=recipient.id, company=company.id)
+    if current_tenant.onboarding == "two_emails":
+        message = _(
+            "%(email)s got a new access link and a new password; their earlier password "
+            "and links no longer work.",
+            email=recipient.email,
+        )
+    else:
+        message = _(
+            "%(email)s got a link to choose a new password; their earlier links no longer work.",
+            email=recipient.email,
+        )
+    flash(message, "success")
+    return redirect(url_for("console.customers"), 303)

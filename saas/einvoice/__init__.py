@@ -31,8 +31,12 @@ def read_invoices(data: bytes, filename: str = "") -> list[InvoiceRecord]:
     if not looks_like_xml(data):
         if not p7m.is_signed_envelope(data):
             if filename.lower().endswith(".p7m"):
-                raise EInvoiceError("the .p7m file is not a readable signed (CAdES) envelope")
-            raise EInvoiceError("the file is neither XML nor a signed .p7m envelope")
+                raise EInvoiceError(
+                    "the .p7m file is not a readable signed (CAdES) envelope", code="p7m_unreadable"
+                )
+            raise EInvoiceError(
+                "the file is neither XML nor a signed .p7m envelope", code="not_xml_or_p7m"
+            )
         data = p7m.unwrap_signed(data)
     root = parse_xml(data)
 
@@ -49,5 +53,7 @@ def read_invoices(data: bytes, filename: str = "") -> list[InvoiceRecord]:
     where = f" in namespace {name.namespace[:100]}" if name.namespace else ""
     raise EInvoiceError(
         f"the root element {name.localname[:100]}{where} is not a DIAN UBL 2.1, FatturaPA 1.2 "
-        "or CFDI 4.0 document"
+        "or CFDI 4.0 document",
+        code="unknown_root",
+        params={"root": name.localname[:100]},
     )

@@ -46,11 +46,14 @@ def read_cfdi(root: etree._Element) -> InvoiceRecord:
             "cfdi:Comprobante/@TipoDeComprobante",
             kind_code,
             "only I (ingreso, an invoice) and E (egreso, a credit note) are accepted",
+            "cfdi_kind",
         )
     fecha = _required(root, "cfdi:Comprobante", "Fecha")
     fecha_match = _FECHA.fullmatch(fecha)
     if not fecha_match:
-        raise invalid(FORMAT, "cfdi:Comprobante/@Fecha", fecha, "expected YYYY-MM-DDThh:mm:ss")
+        raise invalid(
+            FORMAT, "cfdi:Comprobante/@Fecha", fecha, "expected YYYY-MM-DDThh:mm:ss", "datetime"
+        )
     issue_date = parse_date(FORMAT, "cfdi:Comprobante/@Fecha", fecha_match.group(1))
     currency = parse_currency(
         FORMAT, "cfdi:Comprobante/@Moneda", _required(root, "cfdi:Comprobante", "Moneda")
@@ -97,7 +100,7 @@ def _stamp_uuid(root: etree._Element) -> str:
         raise missing(FORMAT, _STAMP)
     uuid = _required(stamp, _STAMP, "UUID").upper()
     if not _UUID.fullmatch(uuid):
-        raise invalid(FORMAT, f"{_STAMP}/@UUID", uuid, "expected a UUID")
+        raise invalid(FORMAT, f"{_STAMP}/@UUID", uuid, "expected a UUID", "uuid")
     return uuid
 
 

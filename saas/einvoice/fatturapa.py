@@ -47,7 +47,14 @@ def read_fatturapa(root: etree._Element) -> list[InvoiceRecord]:
         field = "FatturaElettronica/@versione"
         if not version:
             raise missing(FORMAT, field)
-        raise invalid(FORMAT, field, version, f"expected {' or '.join(VERSIONS)}")
+        raise invalid(
+            FORMAT,
+            field,
+            version,
+            f"expected {' or '.join(VERSIONS)}",
+            "version",
+            versions=" / ".join(VERSIONS),
+        )
 
     header = _required_element(root, _HEADER)
     transmitter, progressive = _transmission(header)
@@ -84,6 +91,7 @@ def read_fatturapa(root: etree._Element) -> list[InvoiceRecord]:
                 f"{document}/Numero",
                 number,
                 "an earlier body of the same file has the same number and date",
+                "duplicate_body",
             )
         records.append(
             InvoiceRecord(
@@ -158,6 +166,8 @@ def _party(header: etree._Element, role: str) -> tuple[str, str]:
             f"missing field {base}/IdFiscaleIVA/IdCodice (or {base}/CodiceFiscale)",
             format=FORMAT,
             field=f"{base}/IdFiscaleIVA/IdCodice",
+            code="missing_tax_id",
+            params={"other": f"{base}/CodiceFiscale"},
         )
 
     name = _text(details, "Anagrafica/Denominazione")

@@ -38,7 +38,9 @@ def unwrap_signed(data: bytes) -> bytes:
     """
     der = _as_der(data)
     if der is None:
-        raise EInvoiceError("the file is neither XML nor a signed .p7m envelope")
+        raise EInvoiceError(
+            "the file is neither XML nor a signed .p7m envelope", code="not_xml_or_p7m"
+        )
     for _ in range(MAX_NESTING):
         data = _encapsulated_content(der)
         if looks_like_xml(data):
@@ -46,7 +48,11 @@ def unwrap_signed(data: bytes) -> bytes:
         der = _as_der(data)
         if der is None:
             return data  # not XML: the XML parser will say so
-    raise EInvoiceError(f"the signed .p7m envelope is nested more than {MAX_NESTING} times")
+    raise EInvoiceError(
+        f"the signed .p7m envelope is nested more than {MAX_NESTING} times",
+        code="p7m_nested",
+        params={"n": MAX_NESTING},
+    )
 
 
 def _as_der(data: bytes) -> bytes | None:
@@ -73,7 +79,7 @@ def _encapsulated_content(der: bytes) -> bytes:
     try:
         content_info = cms.ContentInfo.load(der)
         if content_info["content_type"].native != "signed_data":
-            raise EInvoiceError("the .p7m envelope is not CMS SignedData")
+            raise EInvoiceError("the .p7m envelope is not CMS SignedData", code="p7m_unreadable")
         encapsulated = content_info["content"]["encap_content_info"]["content"]
         payload = encapsulated.native if encapsulated is not None else None
     except EInvoiceError:
@@ -81,11 +87,16 @@ def _encapsulated_content(der: bytes) -> bytes:
     except Exception as exc:
         # asn1crypto decodes lazily and hostile input can fail in many ways (ValueError,
         # TypeError, RecursionError on absurd nesting...): all mean "unreadable envelope".
-        raise EInvoiceError("the signed .p7m envelope could not be decoded") from exc
+        raise EInvoiceError(
+            "the signed .p7m envelope could not be decoded", code="p7m_unreadable"
+        ) from exc
     if not payload:
         raise EInvoiceError(
-            "the signed .p7m envelope carries no document (the signature is detached)"
+            "the signed .p7m envelope carries no document (the signature is detached)",
+            code="p7m_detached",
         )
     if not isinstance(payload, bytes):
-        raise EInvoiceError("the signed .p7m envelope does not carry a plain document")
+        raise EInvoiceError(
+            "the signed .p7m envelope does not carry a plain document", code="p7m_unreadable"
+        )
     return payload

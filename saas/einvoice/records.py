@@ -63,28 +63,51 @@ class EInvoiceError(ValueError):
     """The file is not an e-invoice this reader accepts.
 
     ``format`` is the detected format code (None when unknown), ``field`` the offending
-    field's path (None when the problem is the file as a whole), and ``message`` the
-    English sentence shown to the user, which is also ``str(error)``, e.g.
+    field's path (None when the problem is the file as a whole), ``message`` the English
+    sentence for machines and logs, which is also ``str(error)``, e.g.
     "FatturaPA 1.2: missing field FatturaElettronicaBody/DatiGenerali/DatiGeneraliDocumento/Numero".
+    ``code`` and ``params`` say the same for people: a stable code ("missing_field") and
+    the values its sentence names, which the pages word in the reader's language
+    (saas.console.upload_messages); for "invalid_value", ``params["why"]`` is the reason's
+    own code.
     """
 
-    def __init__(self, detail: str, *, format: str | None = None, field: str | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        format: str | None = None,
+        field: str | None = None,
+        code: str = "unreadable",
+        params: dict | None = None,
+    ):
         self.format = format
         self.field = field
+        self.code = code
+        self.params = dict(params or {})
+        if field is not None:
+            self.params.setdefault("field", field)
         self.message = f"{FORMAT_NAMES.get(format or '', 'Unrecognised e-invoice')}: {detail}"
         super().__init__(self.message)
 
 
 def missing(format: str, field: str) -> EInvoiceError:
     """The error for a required field that is absent or empty."""
-    return EInvoiceError(f"missing field {field}", format=format, field=field)
+    return EInvoiceError(f"missing field {field}", format=format, field=field, code="missing_field")
 
 
-def invalid(format: str, field: str, value: str, reason: str) -> EInvoiceError:
-    """The error for a field whose value cannot be used."""
+def invalid(
+    format: str, field: str, value: str, reason: str, why: str, **why_params
+) -> EInvoiceError:
+    """The error for a field whose value cannot be used; `why` is the reason's code
+    (its English words are `reason`) and `why_params` the values the reason names."""
     shown = value if len(value) <= 60 else value[:57] + "..."
     return EInvoiceError(
-        f"field {field} has the invalid value {shown!r} ({reason})", format=format, field=field
+        f"field {field} has the invalid value {shown!r} ({reason})",
+        format=format,
+        field=field,
+        code="invalid_value",
+        params={"value": shown, "why": why, **why_params},
     )
 
 
@@ -92,9 +115,11 @@ def parse_amount(format: str, field: str, text: str) -> Decimal:
     """A money amount as Decimal; only plain decimal notation (no NaN, exponent or commas)."""
     value = text.strip()
     if not _AMOUNT.fullmatch(value):
-        raise invalid(format, field, value, "expected a decimal amount such as 1234.50")
+        raise invalid(format, field, value, "expected a decimal amount such as 1234.50", "amount")
     if len(value.partition(".")[2]) > MAX_DECIMALS:
-        raise invalid(format, field, value, f"at most {MAX_DECIMALS} decimals")
+        raise invalid(
+            format, field, value, f"at most {MAX_DECIMALS} decimals", "decimals", n=MAX_DECIMALS
+        )
     return Decimal(value)
 
 
@@ -106,14 +131,16 @@ def parse_date(format: str, field: str, text: str) -> datetime.date:
             raise ValueError(value)
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise invalid(format, field, value, "expected a date written YYYY-MM-DD") from None
+        raise invalid(format, field, value, "expected a date written YYYY-MM-DD", "date") from None
 
 
 def parse_currency(format: str, field: str, text: str) -> str:
     """An ISO 4217 alphabetic currency code, upper-cased."""
     value = text.strip().upper()
     if not _CURRENCY.fullmatch(value):
-        raise invalid(format, field, value, "expected a three-letter ISO 4217 currency code")
+        raise invalid(
+            format, field, value, "expected a three-letter ISO 4217 currency code", "currency"
+        )
     return value
 
 
@@ -122,4 +149,4 @@ def parse_tax_id(format: str, field: str, country: str, text: str) -> str:
     try:
         return normalize_tax_id(country, text)
     except InvalidTaxId as exc:
-        raise invalid(format, field, text.strip(), str(exc)) from None
+        raise invalid(format, field, text.strip(), str(exc), "tax_id", country=country) from None

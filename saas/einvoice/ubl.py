@@ -95,6 +95,7 @@ def read_attached_document(wrapper: etree._Element) -> InvoiceRecord:
             _ATTACHMENT_PATH,
             etree.QName(inner).localname,
             "the attachment is not a UBL Invoice, CreditNote or DebitNote",
+            "attachment_kind",
         )
     record = read_document(inner)
     parent_id = _text(wrapper, "cbc:ParentDocumentID")
@@ -144,7 +145,9 @@ def _tax_id(field: str, raw: str, attributes) -> str:
         return parse_tax_id(FORMAT, field, "CO", raw)
     identifier = re.sub(r"[\s.]", "", raw).upper()
     if scheme_name == _CEDULA_SCHEME and not re.fullmatch(r"[0-9]+", identifier):
-        raise invalid(FORMAT, field, raw, "a cédula de ciudadanía is made of digits only")
+        raise invalid(
+            FORMAT, field, raw, "a cédula de ciudadanía is made of digits only", "cedula_digits"
+        )
     return identifier
 
 

@@ -49,10 +49,13 @@ def check_size(data: bytes, format: str | None = None) -> None:
     """Refuse an empty file or one over MAX_BYTES, before any work is spent on it."""
     if len(data) > MAX_BYTES:
         raise EInvoiceError(
-            f"the file is larger than the limit of {MAX_BYTES // (1024 * 1024)} MiB", format=format
+            f"the file is larger than the limit of {MAX_BYTES // (1024 * 1024)} MiB",
+            format=format,
+            code="too_large",
+            params={"size": MAX_BYTES // (1024 * 1024)},
         )
     if not data.strip():
-        raise EInvoiceError("the file is empty", format=format)
+        raise EInvoiceError("the file is empty", format=format, code="empty")
 
 
 def ascii_view(data: bytes) -> bytes:
@@ -81,16 +84,19 @@ def parse_xml(data: bytes, format: str | None = None) -> etree._Element:
     check_size(data, format)
     view = ascii_view(data)
     if not view.startswith(b"<"):
-        raise EInvoiceError("the file is not an XML document", format=format)
+        raise EInvoiceError("the file is not an XML document", format=format, code="not_xml")
     # The whole file is searched, not only its first bytes: comments can push a DOCTYPE far
     # down the prolog. A "<!DOCTYPE" in CDATA is refused as well; no e-invoice needs one.
     if _DOCTYPE.search(view):
         raise _doctype_refused(format)
     declared = _DECLARED_ENCODING.match(view)
     if declared and declared.group(1).decode("ascii").lower() not in _ACCEPTED_ENCODINGS:
+        encoding = declared.group(1).decode("ascii")[:40]
         raise EInvoiceError(
-            f"the XML encoding {declared.group(1).decode('ascii')!r} is not supported",
+            f"the XML encoding {encoding!r} is not supported",
             format=format,
+            code="encoding",
+            params={"encoding": encoding},
         )
 
     _check_budget(data, format)
@@ -118,12 +124,19 @@ def _parser(target=None) -> etree.XMLParser:
 def _not_well_formed(exc: etree.XMLSyntaxError, format: str | None) -> EInvoiceError:
     # libxml2's message may quote names from the upload: keep it short.
     reason = (exc.msg or "").strip()[:200]
-    return EInvoiceError(f"the file is not well-formed XML ({reason})", format=format)
+    return EInvoiceError(
+        f"the file is not well-formed XML ({reason})",
+        format=format,
+        code="not_well_formed",
+        params={"line": exc.lineno} if exc.lineno else {},
+    )
 
 
 def _doctype_refused(format: str | None) -> EInvoiceError:
     return EInvoiceError(
-        "the file contains a DOCTYPE declaration, which is refused for safety", format=format
+        "the file contains a DOCTYPE declaration, which is refused for safety",
+        format=format,
+        code="doctype",
     )
 
 
@@ -141,11 +154,17 @@ class _Budget:
         self.attributes += len(attrib)
         if self.depth > MAX_DEPTH:
             raise EInvoiceError(
-                f"the XML nests elements deeper than {MAX_DEPTH} levels", format=self.format
+                f"the XML nests elements deeper than {MAX_DEPTH} levels",
+                format=self.format,
+                code="too_deep",
+                params={"n": MAX_DEPTH},
             )
         if self.elements > MAX_ELEMENTS:
             raise EInvoiceError(
-                f"the XML has more than {MAX_ELEMENTS:,} elements, the limit", format=self.format
+                f"the XML has more than {MAX_ELEMENTS:,} elements, the limit",
+                format=self.format,
+                code="too_many_elements",
+                params={"n": MAX_ELEMENTS},
             )
         self._check_attributes()
 
@@ -158,6 +177,8 @@ class _Budget:
             raise EInvoiceError(
                 f"the XML has more than {MAX_ATTRIBUTES:,} attributes, the limit",
                 format=self.format,
+                code="too_many_attributes",
+                params={"n": MAX_ATTRIBUTES},
             )
 
     def end(self, tag) -> None:

@@ -1,4 +1,5 @@
-"""The platform console at /platform/: operators see every tenant and activate seat purchases.
+"""The platform console at /platform/: operators see every tenant and decide on seat
+purchases (activate with the payment reference, after confirming; or reject with a reason).
 
 Platform administrators are not users of any tenant; their session is a separate key
 in the signed session cookie (rotated at sign-in), checked against the database on
@@ -14,13 +15,16 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from saas import audit
+from saas import audit, clock
+from saas.auth.models import User
 from saas.auth.passwords import password_problem
 from saas.auth.services import normalize_email
 from saas.extensions import db
 from saas.htmx import render
+from saas.platform.forms import ActivatePurchaseForm, RejectPurchaseForm
 from saas.platform.models import PlatformAdmin
 from saas.seats import ledger, purchases
 from saas.seats.models import SeatPurchase
@@ -34,6 +38,7 @@ bp = Blueprint("platform", __name__, template_folder="templates")
 # The platform console is about every tenant: its pages say so once, here.
 bp.before_request(span_all_tenants)
 SESSION_KEY = "platform_admin"
+RECENT_DECISIONS = 20
 SESSION_STARTED = "platform_since"
 SESSION_LIFETIME = timedelta(hours=12)
 FAILURES = Limit(("platform.signin_failed",), 5, timedelta(minutes=15))
@@ -144,30 +149,91 @@ def index():
         .where(SeatPurchase.status == "pending")
         .order_by(SeatPurchase.created_at)
     ).all()
+    decided = db.session.scalars(
+        select(SeatPurchase)
+        .where(SeatPurchase.status != "pending")
+        .order_by(SeatPurchase.id.desc())
+        .limit(RECENT_DECISIONS)
+    ).all()
     active = db.session.scalar(
         select(func.count(SeatPurchase.id)).where(SeatPurchase.status == "active")
     )
-    return render("platform/index.html", rows=rows, pending=pending, active=active)
+    return render("platform/index.html", rows=rows, pending=pending, decided=decided, active=active)
+
+
+def _purchase_or_404(purchase_id: int) -> SeatPurchase:
+    purchase = db.session.get(SeatPurchase, purchase_id)
+    if purchase is None:
+        abort(404)
+    return purchase
+
+
+def _review(purchase: SeatPurchase, activate_form=None, reject_form=None, status=200):
+    """The confirmation page: what is bought, by whom, for how much, and the two decisions."""
+    requester = db.session.get(User, purchase.requested_by) if purchase.requested_by else None
+    return render(
+        "platform/purchase.html",
+        status=status,
+        purchase=purchase,
+        requester=requester,
+        until=clock.now() + purchases.PURCHASE_TERM,
+        activate_form=activate_form or ActivatePurchaseForm(formdata=None),
+        reject_form=reject_form or RejectPurchaseForm(formdata=None),
+    )
+
+
+@bp.get("/platform/purchases/<id:purchase_id>")
+@operators_only
+def purchase(purchase_id: int):
+    return _review(_purchase_or_404(purchase_id))
 
 
 @bp.post("/platform/purchases/<id:purchase_id>/activate")
 @operators_only
 def activate(purchase_id: int):
-    purchase = db.session.get(SeatPurchase, purchase_id)
-    if purchase is None:
-        abort(404)
+    purchase = _purchase_or_404(purchase_id)
+    form = ActivatePurchaseForm()
+    if not form.validate():
+        return _review(purchase, activate_form=form, status=422)
     try:
         with as_tenant(purchase.tenant):  # its seats, its Administrators told
-            purchases.activate_purchase(purchase, g.operator)
-    except ledger.SeatError:
+            purchases.activate_purchase(purchase, g.operator, form.payment_reference.data)
+    except ledger.SeatError as problem:
+        if problem.code != "not_pending":
+            form.payment_reference.errors = [_("Write the reference on one line.")]
+            return _review(purchase, activate_form=form, status=422)
         flash(_("This purchase is no longer pending."), "error")
     else:
         flash(
-            _(
-                "%(n)s extra users activated for %(tenant)s.",
-                n=purchase.quantity,
+            ngettext(
+                "%(num)s extra user activated for %(tenant)s.",
+                "%(num)s extra users activated for %(tenant)s.",
+                purchase.quantity,
                 tenant=purchase.tenant.name,
             ),
+            "success",
+        )
+    return redirect(url_for("platform.index"), 303)
+
+
+@bp.post("/platform/purchases/<id:purchase_id>/reject")
+@operators_only
+def reject(purchase_id: int):
+    purchase = _purchase_or_404(purchase_id)
+    form = RejectPurchaseForm()
+    if not form.validate():
+        return _review(purchase, reject_form=form, status=422)
+    try:
+        with as_tenant(purchase.tenant):  # its Administrators told
+            purchases.reject_purchase(purchase, g.operator, form.reason.data)
+    except ledger.SeatError as problem:
+        if problem.code != "not_pending":
+            form.reason.errors = [_("Write the reason in plain text.")]
+            return _review(purchase, reject_form=form, status=422)
+        flash(_("This purchase is no longer pending."), "error")
+    else:
+        flash(
+            _("The purchase of %(tenant)s was rejected.", tenant=purchase.tenant.name),
             "success",
         )
     return redirect(url_for("platform.index"), 303)

@@ -1,5 +1,6 @@
 """The pending-downloads zip: an export job per user, built by a job that streams
-every file into one stored zip and reports its progress."""
+every file not downloaded yet (an invoice's XML, its PDF, or both) into one stored zip
+and reports its progress."""
 
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ from saas import audit, clock
 from saas.auth.models import User
 from saas.extensions import db
 from saas.jobs import enqueue, job, job_row
-from saas.portal.models import ExportJob, Invoice
-from saas.portal.visibility import pending_ids, visible_invoices
+from saas.portal.models import FILE_KINDS, ExportJob, Invoice
+from saas.portal.visibility import pending_files, visible_invoices
 from saas.portal.zipwriter import StoredZipWriter
 from saas.storage import get_storage, tenant_key
 from saas.transactions import checkpoint, claim
 
 
 def start_export(user: User, company_id=None) -> ExportJob | None:
-    """The user's export being built, or a new one of everything pending; None if nothing."""
+    """The user's export being built, or a new one of every file pending; None if none."""
     active = db.session.scalars(
         select(ExportJob).where(ExportJob.active_for_user == user.id)
     ).first()
@@ -35,15 +36,17 @@ def start_export(user: User, company_id=None) -> ExportJob | None:
         active.active_for_user, active.finished_at = None, clock.now()
         audit.record("export.abandoned", user_id=user.id, export_id=active.id)
         db.session.flush()
-    ids = pending_ids(user, company_id)
-    if not ids:
+    files = pending_files(user, company_id)
+    if not files:
         return None
+    ids = sorted({invoice_id for invoice_id, _ in files})
     export = ExportJob(
         tenant_id=user.tenant_id,
         user_id=user.id,
         company_id=company_id,
         active_for_user=user.id,
         invoice_ids=ids,
+        files=[[invoice_id, kind] for invoice_id, kind in files],
         total=len(ids),
     )
     try:
@@ -53,7 +56,9 @@ def start_export(user: User, company_id=None) -> ExportJob | None:
         return db.session.scalars(
             select(ExportJob).where(ExportJob.active_for_user == user.id)
         ).first()
-    audit.record("export.started", user_id=user.id, export_id=export.id, count=len(ids))
+    audit.record(
+        "export.started", user_id=user.id, export_id=export.id, count=len(ids), files=len(files)
+    )
     enqueue(build_export, user.tenant_id, export.id)
     return export
 
@@ -76,7 +81,8 @@ ZIP_COLUMNS = (
 
 @job(queue="exports")
 def build_export(export_id: int) -> None:
-    """Zip the export's invoices (PDF and XML) into storage, reporting progress.
+    """Zip the export's files (each invoice's pending XML and PDF) into storage,
+    reporting progress.
 
     Files are copied in chunks from storage into a zip that streams into storage, so
     memory does not grow with the number or size of the files. The job checks again
@@ -97,12 +103,15 @@ def build_export(export_id: int) -> None:
         if user is None or not user.active:
             raise PermissionError("the user can no longer download these invoices")
         key = tenant_key(tenant.id, "exports", f"{export.id}-{uuid.uuid4().hex[:8]}.zip")
+        kinds: dict[int, list[str]] = {}
+        for invoice_id, kind in export.file_pairs():
+            kinds.setdefault(invoice_id, []).append(kind)
         included: list[int] = []
 
         def entries():
             # Only the columns the zip needs, 500 rows at a time: memory stays flat, and
             # no cursor stays open across the progress commits (SQLite would lock).
-            ids = sorted(export.invoice_ids)
+            ids = sorted(kinds)
             for start in range(0, len(ids), 500):
                 rows = db.session.execute(
                     visible_invoices(user)
@@ -114,11 +123,13 @@ def build_export(export_id: int) -> None:
                     included.append(row.id)
                     yield row
 
-        size = write_zip(key, entries(), lambda done: _progress(export_id, done))
+        size = write_zip(key, entries(), lambda done: _progress(export_id, done), kinds)
         export = db.session.get_one(ExportJob, export_id)
         export.status, export.zip_key, export.zip_size = "done", key, size
         export.done = export.total = len(included)
+        # What the zip holds, so that downloading it marks exactly these files.
         export.invoice_ids = included
+        export.files = [[i, kind] for i in included for kind in kinds[i]]
     except Exception as error:
         db.session.rollback()
         export = db.session.get_one(ExportJob, export_id)
@@ -145,12 +156,13 @@ def _unique_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def write_zip(key: str, invoices, on_progress=None) -> int:
+def write_zip(key: str, invoices, on_progress=None, kinds=None) -> int:
     """Stream a zip of the invoices' files into storage at `key`; returns its size.
 
     `invoices` is any iterable of rows with id, number, issue_date and each file's key,
     size and CRC-32 (recorded at publishing), so the files are only copied, never
-    compressed or read twice.
+    compressed or read twice. `kinds` maps an invoice id to the files of it to zip
+    ("xml", "pdf"); without it, all of them.
     """
     storage = get_storage()
     last = time.monotonic()
@@ -158,8 +170,11 @@ def write_zip(key: str, invoices, on_progress=None) -> int:
     with storage.writer(key, "application/zip") as sink:
         archive = StoredZipWriter(sink)
         for done, invoice in enumerate(invoices, 1):
-            files = [("xml", invoice.xml_key, invoice.xml_size, invoice.xml_crc32)]
-            if invoice.pdf_key:
+            wanted = FILE_KINDS if kinds is None else kinds.get(invoice.id, ())
+            files = []
+            if "xml" in wanted:
+                files.append(("xml", invoice.xml_key, invoice.xml_size, invoice.xml_crc32))
+            if invoice.pdf_key and "pdf" in wanted:
                 files.append(("pdf", invoice.pdf_key, invoice.pdf_size, invoice.pdf_crc32))
             for ext, source_key, size, crc in files:
                 name = _unique_name(Invoice.file_name(invoice, ext), used)

@@ -1,4 +1,4 @@
-"""Companies, their invoices, downloads and pending-download exports."""
+"""Invoices, their downloads, pending-download exports and the notices of new invoices."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas import clock
@@ -60,15 +63,29 @@ class Invoice(TenantScoped, Model):
     pdf_key: Mapped[str | None] = mapped_column(String(255))
     pdf_size: Mapped[int | None] = mapped_column(BigInteger)
     pdf_crc32: Mapped[int | None] = mapped_column(BigInteger)
-    first_downloaded_at: Mapped[datetime | None]
+    # When the customer first downloaded each file (alone or in a zip): a file not yet
+    # downloaded is pending, and "Pending downloads" zips exactly those.
+    xml_downloaded_at: Mapped[datetime | None]
+    pdf_downloaded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     issuer = relationship("Company", foreign_keys=[issuer_company_id], lazy="joined")
     customer = relationship("Company", foreign_keys=[customer_company_id], lazy="joined")
 
-    @property
+    @hybrid_property
     def downloaded(self) -> bool:
-        return self.first_downloaded_at is not None
+        """Every file of the invoice downloaded: its XML and, if it has one, its PDF."""
+        return self.xml_downloaded_at is not None and (
+            self.pdf_key is None or self.pdf_downloaded_at is not None
+        )
+
+    @downloaded.inplace.expression
+    @classmethod
+    def _downloaded_expression(cls):
+        return and_(
+            cls.xml_downloaded_at.is_not(None),
+            or_(cls.pdf_key.is_(None), cls.pdf_downloaded_at.is_not(None)),
+        )
 
     def file_name(self, ext: str) -> str:
         """`<issue-date>_<number>.<ext>`, safe for any file system and zip.
@@ -77,6 +94,18 @@ class Invoice(TenantScoped, Model):
         """
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", self.number).strip("-.") or str(self.id)
         return f"{self.issue_date.isoformat()}_{safe}.{ext}"
+
+
+FILE_KINDS = ("xml", "pdf")
+
+
+def undownloaded_files(row) -> list[str]:
+    """The files of `row` (an Invoice or a plain row with its keys and download times)
+    not downloaded yet, XML first."""
+    files = [] if row.xml_downloaded_at is not None else ["xml"]
+    if row.pdf_key is not None and row.pdf_downloaded_at is None:
+        files.append("pdf")
+    return files
 
 
 class DownloadEvent(TenantScoped, Model):
@@ -106,6 +135,9 @@ class ExportJob(TenantScoped, Model):
     # The user's id while queued or running, NULL after (NULLs never collide).
     active_for_user: Mapped[int | None]
     invoice_ids: Mapped[list] = mapped_column(JSON, default=list)
+    # The files it holds, [invoice id, "xml" | "pdf"] each: those pending when it was
+    # asked for. NULL in exports made before files were told apart: all their files.
+    files: Mapped[list | None] = mapped_column(JSON)
     total: Mapped[int] = mapped_column(default=0)
     done: Mapped[int] = mapped_column(default=0)
     zip_key: Mapped[str | None] = mapped_column(String(255))
@@ -119,8 +151,55 @@ class ExportJob(TenantScoped, Model):
     def active(self) -> bool:
         return self.status in ("queued", "running")
 
+    def file_pairs(self) -> list[tuple[int, str]]:
+        """(invoice id, "xml" | "pdf") of each file the zip holds."""
+        if self.files is None:
+            return [(invoice_id, kind) for invoice_id in self.invoice_ids for kind in FILE_KINDS]
+        return [(int(invoice_id), str(kind)) for invoice_id, kind in self.files]
+
     @property
     def percent(self) -> int:
         return (
             100 if self.status == "done" else int(100 * self.done / self.total) if self.total else 0
         )
+
+
+class NoticeDigest(TenantScoped, Model):
+    """One email telling a recipient of the invoices published for them within a short
+    window (the tenant's `notify_window_minutes`), instead of one email per invoice.
+
+    Open while `open_for_user` holds the recipient's id: invoices published meanwhile
+    join it (saas.portal.notices). The job due at `due_at` claims it (open_for_user to
+    NULL) and writes the one email to the outbox in the same transaction, so an invoice
+    is told once: never lost with a failed job, never twice.
+    """
+
+    __tablename__ = "notice_digest"
+    # At most one open digest per recipient: every invoice of a burst joins the same one.
+    __table_args__ = (UniqueConstraint("tenant_id", "open_for_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # The recipient's id while open, NULL once claimed (NULLs never collide).
+    open_for_user: Mapped[int | None]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class InvoiceNotice(TenantScoped, Model):
+    """An invoice a digest tells its recipient of: written in the publishing transaction."""
+
+    __tablename__ = "invoice_notice"
+    __table_args__ = (UniqueConstraint("tenant_id", "digest_id", "invoice_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("notice_digest.id", ondelete="CASCADE"), index=True
+    )
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice.id", ondelete="CASCADE"), index=True
+    )

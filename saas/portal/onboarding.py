@@ -1,5 +1,5 @@
 """Onboarding recipients: the access link or credentials a new recipient gets by
-email, and the notice of each later invoice."""
+email, with their first invoice. Later invoices are told in digests (saas.portal.notices)."""
 
 from __future__ import annotations
 
@@ -86,17 +86,6 @@ def send_access(tenant, user: User, *, first: bool = False, invoice=None) -> Non
             **context,
         )
     audit.record("access.sent", user_id=user.id, mode=tenant.onboarding)
-
-
-def notify(tenant, user: User, invoice: Invoice) -> None:
-    """The email for every later invoice: number, date, total and a link to it."""
-    email_user(
-        user,
-        "invoice_published",
-        tenant=tenant,
-        invoice=invoice,
-        link=absolute_url("portal.invoice", tenant=tenant.slug, invoice_id=invoice.id),
-    )
 
 
 def generate_password() -> str:

@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import String, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from saas import audit
@@ -24,7 +24,8 @@ from saas.companies import Company, membership
 from saas.einvoice import EInvoiceError, InvoiceRecord, read_invoices
 from saas.extensions import db
 from saas.portal.models import Invoice
-from saas.portal.onboarding import notify, onboard
+from saas.portal.notices import notify
+from saas.portal.onboarding import onboard
 from saas.portal.visibility import assigned_issuers
 from saas.storage import get_storage, tenant_key
 from saas.validation import InvalidEmail, email_address
@@ -33,7 +34,15 @@ PDF_MAGIC = b"%PDF-"
 
 
 class PublishError(ValueError):
-    """The file cannot be published; the message says why (and names the field)."""
+    """The file cannot be published; the message says why (and names the field), in
+    English for machines and logs. `code` and `params` say it for people: the reader's
+    code for an unreadable file ("missing_field", ... see EInvoiceError), or one of
+    "invalid_email", "not_pdf", "issuer_not_assigned", "wrong_country",
+    "national_id_taken"; saas.console.upload_messages words them."""
+
+    def __init__(self, message: str, code: str, format: str | None = None, **params):
+        super().__init__(message)
+        self.code, self.format, self.params = code, format, params
 
 
 class IssuerNotAssigned(PublishError):
@@ -48,6 +57,14 @@ class NationalIdTaken(PublishError):
 # FatturaPA's id is built by the reader from fields the sender writes, so there an
 # invoice is identified by its issuer and that id together.
 AUTHORITY_IDS = {"ubl21-co", "cfdi-40"}
+# For the English message of an invoice of another country than the tenant's.
+COUNTRY_ADJECTIVES = {"CO": "Colombian", "IT": "Italian", "MX": "Mexican"}
+
+
+def _an(word: str) -> str:
+    return f"{'an' if word[:1] in 'AEIOU' else 'a'} {word}".rstrip()
+
+
 INVALID_ADDRESS = "invalid_address"  # Company.mail_problem
 
 
@@ -77,27 +94,39 @@ def publish(
     try:
         records = read_invoices(xml)
     except EInvoiceError as error:
-        raise PublishError(str(error)) from None
+        raise PublishError(str(error), error.code, error.format, **error.params) from None
     if email is not None:
         try:
             email = email_address(email)
         except InvalidEmail as error:
-            raise PublishError(str(error)) from None
+            raise PublishError(str(error), "invalid_email", address=email[:100]) from None
     if pdf is not None and not pdf.startswith(PDF_MAGIC):
-        raise PublishError("the PDF file is not a PDF document")
+        raise PublishError("the PDF file is not a PDF document", "not_pdf")
     uploader = db.session.get(User, user_id) if user_id else None
     issuers = assigned_issuers(uploader)
     allowed = None if issuers is None else {c.tax_id for c in issuers}
     for record in records:
-        if allowed is not None and record.issuer_tax_id not in allowed:
-            staff = cast(User, uploader)  # only a user is limited to assigned issuers
-            raise IssuerNotAssigned(
-                f"the issuer {record.issuer_tax_id} is not one of the companies assigned to "
-                f"{staff.email}"
-            )
+        # The country first: another country's invoice is no issuer's of this tenant.
         if record.country != tenant.country:
             raise PublishError(
-                f"{record.format} invoices are not published by a {tenant.country} tenant"
+                f"{_an(COUNTRY_ADJECTIVES.get(record.country, record.country))} invoice "
+                f"cannot be published by {_an(COUNTRY_ADJECTIVES.get(tenant.country, ''))} "
+                "portal",
+                "wrong_country",
+                record.format,
+                country=record.country,
+                portal_country=tenant.country,
+            )
+        if allowed is not None and record.issuer_tax_id not in allowed:
+            # Said to the uploader (or their key's integration): their own companies,
+            # never their address.
+            raise IssuerNotAssigned(
+                f"the issuer's tax id {record.issuer_tax_id} is not one of the companies "
+                "assigned to you",
+                "issuer_not_assigned",
+                tax_id=record.issuer_tax_id,
+                issuer=record.issuer_name[:100],
+                companies=", ".join(sorted(c.name for c in issuers or ())),
             )
     result = Published()
     # A limited uploader vouches only for their own issuers' invoices: a recipient they
@@ -139,7 +168,10 @@ def _same_invoice(record: InvoiceRecord) -> Invoice | None:
             return invoice
     if found and record.format in AUTHORITY_IDS:
         raise NationalIdTaken(
-            f"the national id {record.national_id} belongs to an invoice of another issuer"
+            f"the national id {record.national_id} belongs to an invoice of another issuer",
+            "national_id_taken",
+            record.format,
+            national_id=record.national_id,
         )
     return None
 
@@ -247,10 +279,16 @@ def _xml_address(record: InvoiceRecord) -> tuple[str | None, str | None]:
         return None, record.customer_email
 
 
+def fitting(value: str, column) -> str:
+    """`value` cut to the length its String column keeps: PostgreSQL refuses longer."""
+    return value[: cast(String, column.type).length]
+
+
 def _company(tenant, tax_id: str, name: str, kind: str, email: str | None, known) -> Company:
     """The tenant's company with this tax id (from `known`, looked up together), or new."""
     company = known.get(tax_id)
     if company is None:
+        name = fitting(name, Company.__table__.c.name)  # an XML's name may be any length
         company = Company(tenant_id=tenant.id, tax_id=tax_id, name=name, kind=kind, email=email)
         db.session.add(company)
         db.session.flush()
@@ -295,7 +333,7 @@ def _recipients(tenant, company: Company, email, issuer: Company, limited: bool)
             tenant_id=tenant.id,
             email=email,
             username=unique_username(email),
-            name=company.name,
+            name=fitting(company.name, User.__table__.c.name),  # 300 characters -> 200
             kind="recipient",
             must_change_password=True,
             locale=tenant.default_locale,

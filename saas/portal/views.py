@@ -53,10 +53,9 @@ def invoices():
             cursor=visibility.decode_cursor(request.args.get("cursor")),
         )
     filters = {"company": company_id, "from": start, "to": end}
+    # Invoices with a file not downloaded yet: what "Pending downloads" zips.
     pending = db.session.scalar(
-        visibility.visible_invoices(user, company_id)
-        .where(Invoice.first_downloaded_at.is_(None))
-        .with_only_columns(func.count(Invoice.id))
+        visibility.pending(user, company_id).with_only_columns(func.count(Invoice.id))
     )
     context = {
         "companies": companies,
@@ -144,20 +143,23 @@ def export_zip(export_id: int):
     found = own_export(export_id)
     if found.status != "done" or not found.zip_key:
         abort(404)
-    # Only invoices the user may still see count as downloaded.
-    ids = [
-        i.id
-        for i in db.session.scalars(
-            visibility.visible_invoices(user).where(Invoice.id.in_(found.invoice_ids))
+    # Only invoices the user may still see count as downloaded, and of them only the
+    # files the zip holds.
+    files = found.file_pairs()
+    ids = set(
+        db.session.scalars(
+            visibility.visible_invoices(user)
+            .where(Invoice.id.in_({invoice_id for invoice_id, _ in files}))
+            .with_only_columns(Invoice.id)
         )
-    ]
-    for invoice_id in ids:
+    )
+    for invoice_id in sorted(ids):
         db.session.add(
             DownloadEvent(
                 tenant_id=user.tenant_id, invoice_id=invoice_id, user_id=user.id, what="zip"
             )
         )
-    visibility.mark_downloaded(ids)
+    visibility.mark_downloaded([(i, kind) for i, kind in files if i in ids])
     if found.downloaded_at is None:
         found.downloaded_at = clock.now()
     name = f"{current_tenant.slug}-{found.created_at.date().isoformat()}-{found.id}.zip"
@@ -197,19 +199,22 @@ def set_password(token: str):
     user = db.session.get(User, found.user_id)
     form = NewPasswordForm()
     if request.method == "POST":
-        if form.validate():
+        valid = form.validate()
+        # The password's own rules are checked with the rest: every mistake at once.
+        problem = None
+        if form.new_password.data and not form.new_password.errors:
             problem = password_problem(
                 form.new_password.data, email=user.email, username=user.username
             )
             if problem:
                 form.new_password.errors.append(problem)
-            elif tokens.consume("set_password", token) is None:
+        if valid and not problem:
+            if tokens.consume("set_password", token) is None:
                 return render("portal/access_invalid.html", status=410)
-            else:
-                auth_services.change_password(user, form.new_password.data, reason="first access")
-                audit.record("access_link.used", user_id=user.id)
-                start_session(user, method="set_password_link")
-                return redirect(url_for("portal.invoices"))
+            auth_services.change_password(user, form.new_password.data, reason="first access")
+            audit.record("access_link.used", user_id=user.id)
+            start_session(user, method="set_password_link")
+            return redirect(url_for("portal.invoices"))
         return render("portal/set_password.html", status=422, form=form, user=user)
     return render("portal/set_password.html", form=form, user=user)
 

@@ -4,6 +4,7 @@ detail page, downloads and zip, the console's search and the API."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, tuple_, update
@@ -12,7 +13,7 @@ from saas import clock
 from saas.auth.models import User
 from saas.companies import Company, membership
 from saas.extensions import db
-from saas.portal.models import DownloadEvent, Invoice
+from saas.portal.models import FILE_KINDS, DownloadEvent, Invoice, undownloaded_files
 from saas.routing import MAX_ID
 
 
@@ -139,29 +140,54 @@ def decode_cursor(text: str | None) -> tuple[date, int] | None:
 
 
 def record_download(user: User, invoice: Invoice, what: str) -> None:
-    """A download event; the first download by its company ends "pending". Caller commits."""
+    """A download event; the file is no longer pending for its company. Caller commits."""
     db.session.add(
         DownloadEvent(
             tenant_id=invoice.tenant_id, invoice_id=invoice.id, user_id=user.id, what=what
         )
     )
-    mark_downloaded([invoice.id])
+    mark_downloaded([(invoice.id, what)])
 
 
-def mark_downloaded(invoice_ids) -> None:
-    if not invoice_ids:
-        return
-    db.session.execute(
-        update(Invoice)
-        .where(
-            Invoice.id.in_(invoice_ids),
-            Invoice.first_downloaded_at.is_(None),
-        )
-        .values(first_downloaded_at=clock.now())
-        .execution_options(synchronize_session=False)
-    )
+def mark_downloaded(files: Iterable[tuple[int, str]]) -> None:
+    """Mark each (invoice id, "xml" | "pdf") downloaded, once: the first time stays."""
+    by_kind: dict[str, list[int]] = {kind: [] for kind in FILE_KINDS}
+    for invoice_id, kind in files:
+        by_kind[kind].append(invoice_id)
+    now = clock.now()
+    for kind, ids in by_kind.items():
+        column = Invoice.xml_downloaded_at if kind == "xml" else Invoice.pdf_downloaded_at
+        if ids:
+            db.session.execute(
+                update(Invoice)
+                # An invoice without a PDF has only its XML to download.
+                .where(Invoice.id.in_(ids), column.is_(None), *_has_file(kind))
+                .values({column: now})
+                .execution_options(synchronize_session=False)
+            )
 
 
-def pending_ids(user: User, company_id=None) -> list[int]:
-    query = visible_invoices(user, company_id).where(Invoice.first_downloaded_at.is_(None))
-    return list(db.session.scalars(query.with_only_columns(Invoice.id).order_by(Invoice.id)))
+def _has_file(kind: str) -> list[ColumnElement[bool]]:
+    return [Invoice.pdf_key.is_not(None)] if kind == "pdf" else []
+
+
+def pending(user: User, company_id=None) -> Select:
+    """A SELECT of the user's invoices with a file not downloaded yet."""
+    return visible_invoices(user, company_id).where(~Invoice.downloaded)
+
+
+PENDING_COLUMNS = (
+    Invoice.id,
+    Invoice.pdf_key,
+    Invoice.xml_downloaded_at,
+    Invoice.pdf_downloaded_at,
+)
+
+
+def pending_files(user: User, company_id=None) -> list[tuple[int, str]]:
+    """(invoice id, "xml" | "pdf") of every file of the user's invoices not downloaded
+    yet, by invoice: what the pending-downloads zip holds."""
+    rows = db.session.execute(
+        pending(user, company_id).with_only_columns(*PENDING_COLUMNS).order_by(Invoice.id)
+    ).all()
+    return [(row.id, kind) for row in rows for kind in undownloaded_files(row)]

@@ -18,6 +18,9 @@ from saas import clock
 from saas.extensions import Model
 from saas.tenancy.models import TenantScoped
 
+# A purchase leaves "pending" once, for one of the three decisions; "active" ends "expired".
+STATUSES = ("pending", "active", "rejected", "cancelled", "expired")
+
 
 class SeatPurchase(TenantScoped, Model):
     __tablename__ = "seat_purchase"
@@ -30,12 +33,21 @@ class SeatPurchase(TenantScoped, Model):
     subtotal: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     tax: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|active|expired
+    # pending, then active (then expired), rejected or cancelled: see STATUSES.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     activated_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # What the operator typed when activating: the bank transfer or invoice it was paid by.
+    payment_reference: Mapped[str | None] = mapped_column(String(100))
+    # The operator who activated or rejected it (an email: operators may be deleted later).
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+    rejected_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     tenant = relationship("Tenant")
 

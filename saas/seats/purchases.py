@@ -1,6 +1,12 @@
-"""Buying seats: the price, the request, the platform's activation (one year), the
+"""Buying seats: the price, the request (acknowledged to the Administrator who asked),
+the decision on it (the platform's activation for one year with the payment reference,
+an operator's rejection with a reason, or the tenant's cancellation while pending), the
 reminder before expiry, and at expiry the most recently created users deactivated
 (never deleted) when fewer seats remain than holders.
+
+A purchase leaves "pending" once: each decision is one conditional write (claim()), so
+of two operators clicking, or an operator and the tenant's Administrator, one wins and
+the other is told it is no longer pending, with nothing written.
 """
 
 from __future__ import annotations
@@ -24,10 +30,13 @@ from saas.platform.models import PlatformAdmin
 from saas.seats.ledger import SeatError, plan_of, seats_in
 from saas.seats.models import Seat, SeatPurchase
 from saas.transactions import claim
+from saas.validation import has_control_characters
 
 PURCHASE_TERM = timedelta(days=365)
 REMIND_BEFORE = timedelta(days=30)
 MAX_PURCHASE = 100
+MAX_REFERENCE = 100  # SeatPurchase.payment_reference
+MAX_REASON = 500  # SeatPurchase.rejection_reason
 
 
 @dataclass
@@ -70,6 +79,14 @@ def request_purchase(tenant, by: User, quantity: int) -> SeatPurchase:
     db.session.add(purchase)
     db.session.flush()
     audit.record("seats.requested", user_id=by.id, purchase=purchase.id, quantity=quantity)
+    # The Administrator who asked gets what they asked for, its price, and what happens next.
+    email_user(
+        by,
+        "seats_requested_ack",
+        tenant=tenant,
+        purchase=purchase,
+        link=absolute_url("seats.buy_seats", tenant=tenant.slug) + "#purchases",
+    )
     for operator in db.session.scalars(select(PlatformAdmin)):
         send_email(
             operator.email,
@@ -107,18 +124,51 @@ def _tell_admins(tenant, template: str, purchase: SeatPurchase, page: str) -> No
         )
 
 
-def activate_purchase(purchase: SeatPurchase, operator: PlatformAdmin) -> None:
-    """Confirm a pending purchase: its seats exist for a year; the Administrators are told."""
+def tenant_purchases() -> list[SeatPurchase]:
+    """The tenant's purchases, newest first: what the Buy page lists."""
+    return list(
+        db.session.scalars(
+            select(SeatPurchase).order_by(SeatPurchase.created_at.desc(), SeatPurchase.id.desc())
+        )
+    )
+
+
+def _one_line(text: str | None, limit: int, code: str) -> str:
+    """An operator's text for the record and the tenant's email: required, one line."""
+    text = " ".join((text or "").split())
+    if not text or len(text) > limit or has_control_characters(text):
+        raise SeatError(code)
+    return text
+
+
+def _decide(purchase: SeatPurchase, status: str, **values) -> None:
+    """Take the purchase out of "pending", once: SeatError("not_pending") for the loser."""
     if not claim(
         SeatPurchase,
         SeatPurchase.id == purchase.id,
         SeatPurchase.status == "pending",
-        status="active",
-        activated_at=clock.now(),
-        expires_at=clock.now() + PURCHASE_TERM,
+        status=status,
+        **values,
     ):
-        raise SeatError("not_pending")  # nothing written: another operator was first
+        raise SeatError("not_pending")  # nothing written: someone else decided first
     db.session.refresh(purchase)
+
+
+def activate_purchase(
+    purchase: SeatPurchase, operator: PlatformAdmin, payment_reference: str
+) -> None:
+    """Confirm a pending, paid purchase: its seats exist for a year; the Administrators
+    are told. `payment_reference` (the transfer or invoice it was paid by) is kept."""
+    reference = _one_line(payment_reference, MAX_REFERENCE, "payment_reference")
+    now = clock.now()
+    _decide(
+        purchase,
+        "active",
+        activated_at=now,
+        expires_at=now + PURCHASE_TERM,
+        payment_reference=reference,
+        decided_by=operator.email,
+    )
     for _ in range(purchase.quantity):
         db.session.add(Seat(tenant_id=purchase.tenant_id, purchase_id=purchase.id, state="free"))
     tenant = purchase.tenant
@@ -128,8 +178,35 @@ def activate_purchase(purchase: SeatPurchase, operator: PlatformAdmin) -> None:
         purchase=purchase.id,
         quantity=purchase.quantity,
         operator=operator.email,
+        reference=reference,
     )
     _tell_admins(tenant, "seats_activated", purchase, "seats.users")
+
+
+def reject_purchase(purchase: SeatPurchase, operator: PlatformAdmin, reason: str) -> None:
+    """An operator turns a pending purchase down; the tenant's Administrators get why."""
+    why = _one_line(reason, MAX_REASON, "reason")
+    _decide(
+        purchase,
+        "rejected",
+        rejected_at=clock.now(),
+        rejection_reason=why,
+        decided_by=operator.email,
+    )
+    audit.record(
+        "seats.rejected",
+        tenant_id=purchase.tenant_id,
+        purchase=purchase.id,
+        operator=operator.email,
+        reason=why,
+    )
+    _tell_admins(purchase.tenant, "seats_rejected", purchase, "seats.buy_seats")
+
+
+def cancel_purchase(purchase: SeatPurchase, by: User) -> None:
+    """The tenant's Administrator withdraws a purchase that is still pending."""
+    _decide(purchase, "cancelled", cancelled_at=clock.now(), cancelled_by=by.id)
+    audit.record("seats.cancelled", user_id=by.id, purchase=purchase.id)
 
 
 def expire_purchases(tenant) -> int:
@@ -146,18 +223,33 @@ def expire_purchases(tenant) -> int:
             SeatPurchase.expires_at <= now + REMIND_BEFORE,
             SeatPurchase.expires_at > now,
         )
-    ):
-        purchase.reminded_at = now
-        _tell_admins(tenant, "seats_expiring", purchase, "seats.buy_seats")
-    expired = db.session.scalars(
+    ).all():
+        # Claimed like every other change of a purchase: two daily runs send one reminder.
+        if claim(
+            SeatPurchase,
+            SeatPurchase.id == purchase.id,
+            SeatPurchase.reminded_at.is_(None),
+            reminded_at=now,
+        ):
+            _tell_admins(tenant, "seats_expiring", purchase, "seats.buy_seats")
+    candidates = db.session.scalars(
         select(SeatPurchase).where(
             SeatPurchase.status == "active",
             SeatPurchase.expires_at <= now,
         )
     ).all()
+    expired = [
+        purchase
+        for purchase in candidates
+        if claim(
+            SeatPurchase,
+            SeatPurchase.id == purchase.id,
+            SeatPurchase.status == "active",
+            status="expired",
+        )
+    ]
     displaced: set[int] = set()
     for purchase in expired:
-        purchase.status = "expired"
         displaced |= set(
             db.session.scalars(
                 select(Seat.user_id).where(

@@ -4,6 +4,10 @@ An Administrator can deactivate a user and later edit that user's data for anoth
 person (the seat stays). Deleting a user burns the seat unless the plan's
 `delete_releases_seat` says otherwise. The owner and the last active Administrator
 cannot be removed.
+
+A new person (a new user, or a new address on a reused seat) is invited by email to
+choose their own password (saas.seats.invitations), unless the Administrator sets one,
+which the person then changes at their first sign-in.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from saas import audit, clock
+from saas.auth import tokens
 from saas.auth.apikeys import revoke_user_keys
 from saas.auth.models import ROLES, User
 from saas.auth.passwords import password_problem
@@ -24,6 +29,7 @@ from saas.auth.services import (
     unique_username,
 )
 from saas.extensions import db
+from saas.seats import invitations
 from saas.seats.ledger import SeatError, plan_of, seat_of, take_seat
 from saas.security import hash_password
 
@@ -57,9 +63,10 @@ def _guard_last_admin(user: User) -> None:
 
 
 def _new_staff_user(
-    tenant, *, email: str, name: str, role: str, password: str, companies=()
+    tenant, *, email: str, name: str, role: str, password: str | None, companies=()
 ) -> User:
-    """The user row of a new staff member (create_user gives it its seat)."""
+    """The user row of a new staff member (create_user gives it its seat); with no
+    password, the person has none until they accept the invitation."""
     email = checked_email(email)
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}", "invalid_role")
@@ -67,7 +74,7 @@ def _new_staff_user(
     if find_user_by_email(email) is not None:
         raise UserError(f"{email} already has an account in {tenant.slug}", "email_taken")
     username = unique_username(email)
-    problem = password_problem(password, email=email, username=username)
+    problem = password is not None and password_problem(password, email=email, username=username)
     if problem:
         raise UserError(problem, "weak_password")
     first_staff = not db.session.scalar(select(func.count(User.id)).where(User.kind == "staff"))
@@ -76,8 +83,8 @@ def _new_staff_user(
         email=email,
         username=username,
         name=name.strip(),
-        password_hash=hash_password(password),
-        password_changed_at=clock.now(),
+        password_hash=hash_password(password) if password is not None else None,
+        password_changed_at=clock.now() if password is not None else None,
         kind="staff",
         role=role,
         companies=list(companies),
@@ -90,10 +97,13 @@ def _new_staff_user(
     return user
 
 
-def create_user(tenant, by: User | None, *, name, email, password, role, companies=()) -> User:
+def create_user(
+    tenant, by: User | None, *, name, email, password: str | None, role, companies=()
+) -> User:
     """A new staff user holding a free seat (the tenant's first Administrator holds none).
 
-    Raises SeatError("no_free_seat") or UserError; nothing is written then.
+    With no password the person is emailed an invitation to choose one. Raises
+    SeatError("no_free_seat") or UserError; nothing is written then.
     """
     with db.session.begin_nested():  # a refusal undoes the user row, and only it
         user = _new_staff_user(
@@ -101,19 +111,25 @@ def create_user(tenant, by: User | None, *, name, email, password, role, compani
         )
         if not user.is_owner:
             take_seat(tenant, user)
-    if by is not None:  # an Administrator chose the password: changed at first sign-in
+    if password is None:
+        invitations.invite(tenant, by, user)
+    elif by is not None:  # an Administrator chose the password: changed at first sign-in
         user.must_change_password = True
     audit.record("seat.assigned", user_id=by.id if by else None, target=user.id)
     return user
 
 
-def update_user(tenant, by: User, user: User, *, name, email, role, companies, password=None):
-    """Edit any field; the seat stays with the row.
+def update_user(
+    tenant, by: User, user: User, *, name, email, role, companies, password=None
+) -> bool:
+    """Edit any field; the seat stays with the row. True when the new person was invited.
 
     A new email address means another person takes the seat: they get a username of
-    their own and must be given a password, and what the previous person held (their
-    sessions, their API keys) ends. A password set by someone else is changed at the
-    first sign-in. The owner's email and password are the owner's alone to change.
+    their own and an invitation to choose a password (sent when the user is active;
+    a deactivated one gets it when reactivated), unless the Administrator sets one;
+    what the previous person held (their password, sessions, API keys and unused
+    links) ends. A password set by someone else is changed at the first sign-in. The
+    owner's email and password are the owner's alone to change.
     """
     if user.is_owner and role != "admin":
         raise SeatError("owner")
@@ -132,7 +148,8 @@ def update_user(tenant, by: User, user: User, *, name, email, role, companies, p
     other = find_user_by_email(email)
     if other is not None and other.id != user.id:
         raise UserError(f"{email} already has an account", "email_taken")
-    if new_person and not password:
+    if new_person and not password and by.id == user.id:
+        # One's own new address is not a new person: they keep choosing their password.
         raise UserError("another person needs a password of their own", "password_required")
     username = unique_username(email) if new_person else user.username
     if password:
@@ -146,14 +163,24 @@ def update_user(tenant, by: User, user: User, *, name, email, role, companies, p
     ]
     user.name, user.email, user.role, user.username = name, email, role, username
     user.companies = list(companies)
+    invited = False
     if new_person:
-        # The seat changes hands: nothing of the previous person's access carries over.
+        # The seat changes hands: nothing of the previous person's access carries over,
+        # not even a link mailed to their address before.
         end_other_sessions(user)
         revoke_user_keys(user, "user_replaced")
+        tokens.revoke_user_tokens(user.id)
+        if not password:
+            user.password_hash, user.password_changed_at = None, None
+            user.must_change_password = False
+            if user.active:
+                invitations.invite(tenant, by, user)
+                invited = True
     if password:
         change_password(user, password, reason="set_by_admin" if by.id != user.id else "changed")
         user.must_change_password = by.id != user.id
     audit.record("user.updated", user_id=by.id, target=user.id, fields=changed)
+    return invited
 
 
 def deactivate_user(tenant, by: User, user: User) -> None:
@@ -162,15 +189,19 @@ def deactivate_user(tenant, by: User, user: User) -> None:
     user.active = False
     end_other_sessions(user)
     revoke_user_keys(user, "user_deactivated")
+    tokens.revoke_user_tokens(user.id)  # an invitation or reset link mailed before dies too
     audit.record("user.deactivated", user_id=by.id, target=user.id)
 
 
 def reactivate_user(tenant, by: User, user: User) -> None:
-    """A deactivated user comes back; one who lost the seat at an expiry needs a free one."""
+    """A deactivated user comes back; one who lost the seat at an expiry needs a free one.
+    One who never chose a password gets a new invitation (deactivating killed the old)."""
     if not user.is_owner and seat_of(user) is None:
         take_seat(tenant, user)  # raises before anything is written when none is free
     user.active = True
     audit.record("user.reactivated", user_id=by.id, target=user.id)
+    if invitations.is_pending(user):
+        invitations.invite(tenant, by, user)
 
 
 def delete_user(tenant, by: User, user: User) -> None:
@@ -185,6 +216,7 @@ def delete_user(tenant, by: User, user: User) -> None:
     user.active = False
     user.deleted_at = clock.now()
     revoke_user_keys(user, "user_deleted")
+    tokens.revoke_user_tokens(user.id)
     # The address and username become free for a new user; the originals stay in the audit.
     original = (user.email, user.username)
     user.email = f"deleted-{user.id}.{user.email}"[:254]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from flask import Blueprint, abort, current_app, make_response, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select, text
 
 from saas import jobs
+from saas.auth.sessions import landing
 from saas.branding import theme_css
 from saas.extensions import db
 from saas.htmx import render
@@ -29,7 +33,8 @@ def index():
 
 @bp.get("/t/<tenant>/")
 def home():
-    return render("site/home.html")
+    # Signed in, the page's button leads where sign-in would have: invoices or console.
+    return render("site/home.html", landing=landing() if current_user.is_authenticated else None)
 
 
 @bp.get("/t/<tenant>/theme.css")
@@ -115,6 +120,22 @@ def dev_mode() -> bool:
     return True
 
 
+# An outbox message's status (saas.mail) as the outbox pages word it.
+OUTBOX_STATUSES = {
+    "kept": _l("Kept (not sent)"),
+    "pending": _l("Waiting to be sent"),
+    "sending": _l("Being sent"),
+    "sent": _l("Sent"),
+    "failed": _l("Not delivered"),
+}
+
+
+@bp.app_template_filter("outbox_status")
+def outbox_status(status: str) -> str:
+    label = OUTBOX_STATUSES.get(status)
+    return str(label) if label is not None else status
+
+
 @bp.get("/dev/outbox")
 def outbox():
     if not dev_mode():
@@ -137,10 +158,26 @@ def outbox_message_html(message_id: int):
     if not dev_mode():
         abort(404)
     message = db.get_or_404(OutboxMessage, message_id)
-    response = make_response(message.html_body)
-    # Shown in a sandboxed frame of our own page; nothing in it may run.
+    response = make_response(links_open_outside(message.html_body or ""))
+    # Shown in a sandboxed frame of our own page (or on its own): nothing in it may run.
+    # Its links open in a new tab, out of the sandbox, as a mail client opens them; the
+    # same origin (without scripts) lets the outbox page size the frame to the email.
     response.headers["Content-Security-Policy"] = (
-        "sandbox; default-src 'none'; img-src 'self' data: http: https:; style-src 'unsafe-inline'"
+        "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox; "
+        "default-src 'none'; img-src 'self' data: http: https:; style-src 'unsafe-inline'"
     )
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
+
+
+HEAD = re.compile(r"<head(?:\s[^>]*)?>", re.IGNORECASE)
+
+
+def links_open_outside(html: str) -> str:
+    """The email with `<base target="_blank">` first in its head: every link of it opens
+    a new tab instead of the little frame it is shown in."""
+    base = '<base target="_blank">'
+    match = HEAD.search(html)
+    if match is None:
+        return base + html
+    return html[: match.end()] + base + html[match.end() :]

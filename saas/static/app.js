@@ -54,3 +54,21 @@ function applyCssVars(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { applyCssVars(document); });
 document.addEventListener("htmx:load", function (event) { applyCssVars(event.detail.elt); });
+
+// A frame marked data-fit-content (the dev outbox's email) is made as tall as its
+// document, so a long email shows whole. The frame runs no scripts; its document is of
+// our origin, so this page may measure it.
+function fitFrame(frame) {
+  try {
+    var root = frame.contentDocument && frame.contentDocument.documentElement;
+    // The frame's borders are part of its height (box-sizing: border-box).
+    if (root) frame.style.height = root.scrollHeight + frame.offsetHeight - frame.clientHeight + "px";
+  } catch (error) { /* another origin: keep the stylesheet's height */ }
+}
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("iframe[data-fit-content]").forEach(function (frame) {
+    frame.addEventListener("load", function () { fitFrame(frame); });
+    window.addEventListener("resize", function () { fitFrame(frame); });
+    fitFrame(frame);
+  });
+});

@@ -18,7 +18,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from saas.tenancy.models import COUNTRIES
-from saas.tenancy.settings_model import TenantFile
+from saas.tenancy.settings_model import LOGIN_METHODS, TenantFile
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
@@ -36,6 +36,9 @@ class TenantSpec:
     logo: bytes | None = None
     logo_content_type: str | None = None
     logo_ext: str | None = None
+    # What works but may not be what the file meant (a sign-in method this server
+    # cannot serve, while another one lets people in): said, not refused.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def logo_digest(self) -> str | None:
@@ -62,15 +65,26 @@ def catalog_locales(translations_dir: Path) -> set[str]:
     return found | {"en"}
 
 
-def load_tenant_files(tenants_dir: Path, translations_dir: Path) -> list[TenantSpec]:
-    """Every tenant file under `tenants_dir`, checked; TenantFileError lists all problems."""
+def load_tenant_files(
+    tenants_dir: Path, translations_dir: Path, login_methods: frozenset[str] | None = None
+) -> list[TenantSpec]:
+    """Every tenant file under `tenants_dir`, checked; TenantFileError lists all problems.
+
+    `login_methods`: the sign-in methods this server can serve
+    (saas.config.configured_login_methods). A file whose methods are all unserved is
+    refused, like any broken rule: synced, it would be a portal nobody can sign in to,
+    not even its Administrators to repair it from Settings, and the sync is the moment
+    an operator is there to fix the file or the server's configuration. A file that
+    also lists a working method is synced with a warning (spec.warnings): people get
+    in, and the unserved method appears once the server is configured for it.
+    """
     problems = Problems()
     if not tenants_dir.is_dir():
         raise TenantFileError([f"{tenants_dir}: TENANTS_DIR is not a folder"])
     locales = catalog_locales(translations_dir)
     specs = []
     for path in sorted(tenants_dir.glob("*/tenant.toml")):
-        spec = check_tenant_file(path, locales, problems)
+        spec = check_tenant_file(path, locales, problems, login_methods)
         if spec is not None:
             specs.append(spec)
     seen: dict[str, str] = {}
@@ -84,7 +98,9 @@ def load_tenant_files(tenants_dir: Path, translations_dir: Path) -> list[TenantS
     return specs
 
 
-def check_tenant_file(path: Path, locales: set[str], problems: Problems) -> TenantSpec | None:
+def check_tenant_file(
+    path: Path, locales: set[str], problems: Problems, login_methods: frozenset[str] | None = None
+) -> TenantSpec | None:
     start = len(problems.items)
     slug = path.parent.name
     if not SLUG_RE.match(slug):
@@ -95,7 +111,9 @@ def check_tenant_file(path: Path, locales: set[str], problems: Problems) -> Tena
         problems.add(path, None, f"not valid TOML: {error}")
         return None
     try:
-        checked = TenantFile.model_validate(data, context={"locales": locales})
+        checked = TenantFile.model_validate(
+            data, context={"locales": locales, "login_methods": login_methods}
+        )
     except ValidationError as error:
         for key, message in file_problems(error):
             problems.add(path, key, message)
@@ -109,6 +127,13 @@ def check_tenant_file(path: Path, locales: set[str], problems: Problems) -> Tena
         values["primary_color"] = checked.branding.primary_color
         values["accent_color"] = checked.branding.accent_color
         spec = TenantSpec(slug=slug, path=path, values=values, domains=checked.domains)
+        unserved = [m for m in checked.login_methods if m not in (login_methods or LOGIN_METHODS)]
+        if unserved:
+            spec.warnings.append(
+                f"{path}: login_methods: {', '.join(unserved)} is not configured on this "
+                "server (Google needs GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET); the "
+                "sign-in page leaves it out until it is"
+            )
     branding = data.get("branding")
     logo_name = branding.get("logo") if isinstance(branding, dict) else None
     if isinstance(logo_name, str) and logo_name.strip():

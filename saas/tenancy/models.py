@@ -33,6 +33,8 @@ class Tenant(Model):
     onboarding: Mapped[str] = mapped_column(String(32))
     password_max_age_days: Mapped[int] = mapped_column(default=0)
     magic_link_minutes: Mapped[int] = mapped_column(default=30)
+    # New invoices within this many minutes reach a recipient in one email (0 = at once).
+    notify_window_minutes: Mapped[int] = mapped_column(default=5, server_default="5")
     plan: Mapped[str] = mapped_column(String(32))
     primary_color: Mapped[str] = mapped_column(String(7))
     accent_color: Mapped[str | None] = mapped_column(String(7))

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from saas import audit
+from saas.config import configured_login_methods
 from saas.extensions import db
 from saas.storage import get_storage, tenant_key
 from saas.tenancy.files import TenantFileError, TenantSpec, load_tenant_files
@@ -25,8 +26,13 @@ def sync_tenants(tenants_dir: str | Path | None = None) -> list[tuple[str, str]]
     """
     tenants_dir = Path(tenants_dir or current_app.config["TENANTS_DIR"])
     translations = Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
-    specs = load_tenant_files(tenants_dir, translations)
+    specs = load_tenant_files(
+        tenants_dir, translations, configured_login_methods(current_app.config)
+    )
     _check_domains_free(specs)
+    for spec in specs:
+        for warning in spec.warnings:
+            current_app.logger.warning("%s", warning)
     results = []
     for spec in specs:
         results.append((spec.slug, _apply(spec)))

@@ -6,7 +6,9 @@ Both models are built from the same field types below, so a value one accepts th
 accepts too. A broken rule raises `PydanticCustomError` with a stable code (`color`,
 `phone`, `empty`...) and an English message for operators; the Settings page turns the
 code into a sentence in the user's language, the tenant file prints the message.
-The catalog languages are given as validation context (`{"locales": {...}}`).
+The catalog languages are given as validation context (`{"locales": {...}}`), and the
+sign-in methods this server can serve (`{"login_methods": {...}}`): a set of methods
+none of which works here is refused.
 """
 
 from __future__ import annotations
@@ -60,6 +62,22 @@ def _distinct(values: list) -> list:
         raise _broken("empty", "must not be empty")
     if len(set(values)) != len(values):
         raise _broken("twice", "has the same entry twice")
+    return values
+
+
+def _a_way_in(values: list[str], info: ValidationInfo) -> list[str]:
+    """At least one of the methods works on this server (the context's `login_methods`,
+    saas.config.configured_login_methods): else the portal's sign-in page is empty and
+    nobody, its Administrators included, can get in to fix it."""
+    served = (info.context or {}).get("login_methods")
+    if served is not None and values and not set(values) & set(served):
+        raise _broken(
+            "no_way_in",
+            "{value} leaves no way to sign in: this server has no Google sign-in "
+            "(GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are not set); add password or "
+            "magic_link",
+            value=repr(values),
+        )
     return values
 
 
@@ -138,11 +156,16 @@ def _between(low: int, high: int) -> AfterValidator:
 Name = Annotated[str, Field(max_length=200), AfterValidator(_one_line)]
 Color = Annotated[str, AfterValidator(_color)]
 Locales = Annotated[list[str], AfterValidator(_distinct), AfterValidator(_catalog_locales)]
-LoginMethods = Annotated[list[Annotated[str, _one_of(LOGIN_METHODS)]], AfterValidator(_distinct)]
+LoginMethods = Annotated[
+    list[Annotated[str, _one_of(LOGIN_METHODS)]],
+    AfterValidator(_distinct),
+    AfterValidator(_a_way_in),
+]
 PasswordReset = Annotated[str, _one_of(PASSWORD_RESETS)]
 Onboarding = Annotated[str, _one_of(ONBOARDINGS)]
 PasswordMaxAge = Annotated[int, _between(0, 3650)]
 MagicLinkMinutes = Annotated[int, _between(1, 1440)]
+NotifyWindowMinutes = Annotated[int, _between(0, 1440)]  # 0: every invoice at once
 
 
 class _Strict(BaseModel):
@@ -170,6 +193,7 @@ class TenantSettings(_Strict):
     password_reset: PasswordReset
     onboarding: Onboarding
     password_max_age_days: PasswordMaxAge
+    notify_window_minutes: NotifyWindowMinutes = 5
 
 
 class Branding(_Strict):
@@ -190,6 +214,7 @@ class TenantFile(_Strict):
     onboarding: Onboarding = "two_emails"
     password_max_age_days: PasswordMaxAge = 0
     magic_link_minutes: MagicLinkMinutes = 30
+    notify_window_minutes: NotifyWindowMinutes = 5
     plan: Annotated[str, _one_of(tuple(PLANS))] = "basic"
     domains: list[Annotated[str, AfterValidator(_host)]] = []
     timezone: Annotated[str, AfterValidator(_timezone)] | None = None

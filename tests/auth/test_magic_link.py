@@ -15,6 +15,7 @@ from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from, link_in, post_form
 from tests.conftest import LiveServer, wait_until
 from tests.factories import make_user
+from tests.html import doc, problems, text
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_same_answer_whether_or_not_the_address_has_an_account(smtp_app, smtp, b
         ("bea@gmail.com", "Go to Gmail"),
         ("bea@hotmail.com", "Go to Outlook"),
         ("bea@outlook.com", "Go to Outlook"),
-        ("bea@empresa.com.co", "Open your mail"),
+        ("bea@empresa.com.co", "Open your inbox"),  # no button (tests/auth/test_issue16_mailbox.py)
     ],
 )
 def test_mail_button_follows_the_domain(smtp_app, email, button):
@@ -94,7 +95,7 @@ def test_one_link_a_minute_and_five_an_hour(smtp_app, bea, frozen_clock):
     assert ask_for_link(client, "bea@gmail.com").status_code == 200
     too_soon = ask_for_link(client, "BEA@gmail.com ")
     assert too_soon.status_code == 429 and too_soon.headers["Retry-After"] == "60"
-    assert "Please wait 60 seconds before trying again." in too_soon.text
+    assert "Please wait 60 seconds before trying again." in problems(too_soon)
     for _ in range(4):
         clock.travel(timedelta(seconds=61))
         assert ask_for_link(client, "bea@gmail.com").status_code == 200
@@ -103,7 +104,7 @@ def test_one_link_a_minute_and_five_an_hour(smtp_app, bea, frozen_clock):
     assert sixth.status_code == 429
     wait = int(sixth.headers["Retry-After"])
     assert 3600 - 5 * 61 - 1 <= wait <= 3600 - 5 * 61 + 1
-    assert "Please wait 55 minutes before trying again." in sixth.text
+    assert "Please wait 55 minutes before trying again." in problems(sixth)
     # An unknown address is limited in exactly the same way.
     assert ask_for_link(client, "ghost@gmail.com").status_code == 200
     assert ask_for_link(client, "ghost@gmail.com").status_code == 429
@@ -129,8 +130,9 @@ def test_link_signs_in_once_and_get_never_uses_it(smtp_app, smtp, bea):
     # Used: GET and POST now say so, with a way to ask for a new link.
     other = smtp_app.test_client()
     again = other.get(path)
-    assert again.status_code == 410 and "Este enlace ya no funciona" in again.text
-    assert "/t/intertec/login/magic" in again.text
+    assert again.status_code == 410
+    assert text(doc(again), "//h1") == "Este enlace ya no funciona"
+    assert doc(again).xpath("//a[@href='/t/intertec/login/magic']")
     token = csrf_from(other.get("/t/intertec/login").text)
     assert other.post(path, data={"csrf_token": token}).status_code == 410
     with smtp_app.app_context(), all_tenants():

@@ -16,6 +16,7 @@ from saas.tenancy import all_tenants
 from saas.tenancy.models import Tenant
 from tests.auth.conftest import csrf_from, sign_in
 from tests.factories import PASSWORD, make_user
+from tests.html import field_error, problems
 
 NEW = "otoño en la sabana de bogotá"
 
@@ -109,7 +110,7 @@ def test_after_expiry_the_next_sign_in_must_change_it(app, client, ines):
     blocked = client.get("/t/intertec/invoices")
     assert blocked.headers["Location"] == "/t/intertec/account/password"
     page = client.get("/t/intertec/account/password?lang=en").text
-    assert "Your password has expired. Choose a new one to go on." in page
+    assert "Your password has expired. Choose a new one to go on." in problems(page)
     same = client.post(
         "/t/intertec/account/password?lang=en",
         data={
@@ -119,7 +120,9 @@ def test_after_expiry_the_next_sign_in_must_change_it(app, client, ines):
         },
     )
     assert same.status_code == 422
-    assert "Choose a password different from your current one." in same.text
+    assert field_error(same, "new_password") == (
+        "Choose a password different from your current one."
+    )
     done = client.post(
         "/t/intertec/account/password",
         data={"csrf_token": csrf_from(page), "new_password": NEW, "confirm_password": NEW},

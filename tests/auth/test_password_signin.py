@@ -12,6 +12,7 @@ from saas.extensions import db
 from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from, outbox, post_form, sign_in
 from tests.factories import PASSWORD, make_user
+from tests.html import field_error, problems
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_wrong_password_and_unknown_account_look_the_same(app, client, tenants, 
     wrong = sign_in(client, "intertec", "ana@example.com", "not the password")
     unknown = sign_in(app.test_client(), "intertec", "nobody@example.com", "not the password")
     assert wrong.status_code == unknown.status_code == 401
-    assert "The email, username or password is not correct." in wrong.text
+    assert "The email, username or password is not correct." in problems(wrong)
     assert body_without_tokens(wrong).replace("ana@example.com", "X") == body_without_tokens(
         unknown
     ).replace("nobody@example.com", "X")
@@ -76,18 +77,21 @@ def test_wrong_password_and_unknown_account_look_the_same(app, client, tenants, 
 
 
 def test_deactivated_user_gets_the_generic_message(app, client, tenants, ana):
+    # Only a wrong password: the right one is told the account is deactivated
+    # (tests/auth/test_issue16_signin.py).
     with app.app_context(), all_tenants():
         db.session.get(User, ana).active = False
         db.session.commit()
-    response = sign_in(client, "intertec", "ana@example.com", PASSWORD)
+    response = sign_in(client, "intertec", "ana@example.com", "not her password")
     assert response.status_code == 401
-    assert "The email, username or password is not correct." in response.text
+    assert "The email, username or password is not correct." in problems(response)
 
 
 def test_missing_fields_rerender_with_422(client, tenants):
     response = post_form(client, "/t/intertec/login?lang=es", {"login": "", "password": ""})
     assert response.status_code == 422
-    assert "Este campo es obligatorio." in response.text  # the form library's own catalog
+    for name in ("login", "password"):  # the form library's own catalog
+        assert field_error(response, name) == "Este campo es obligatorio."
 
 
 def test_five_failures_pause_the_account_and_email_the_owner_once(
@@ -99,7 +103,7 @@ def test_five_failures_pause_the_account_and_email_the_owner_once(
     paused = sign_in(client, "intertec", "ana", PASSWORD)
     assert paused.status_code == 429
     assert paused.headers["Retry-After"] == "900"
-    assert "Please wait 15 minutes before trying again." in paused.text
+    assert "Please wait 15 minutes before trying again." in problems(paused)
     sign_in(client, "intertec", "ana", "wrong again!!")
     with app.app_context(), all_tenants():
         [notice] = outbox("signin_locked")

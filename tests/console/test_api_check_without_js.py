@@ -18,8 +18,9 @@ def new_key(client) -> tuple[str, str]:
         "/t/intertec/console/api/keys?lang=en",
         data={"csrf_token": csrf_from(page), "password": PASSWORD},
     )
-    assert made.status_code == 201
-    return csrf_from(page), re.search(r'<code id="new-key">([^<]+)</code>', made.text).group(1)
+    assert made.status_code == 303
+    shown = client.get(made.headers["Location"]).text
+    return csrf_from(page), re.search(r'<code id="new-key">([^<]+)</code>', shown).group(1)
 
 
 def test_a_plain_post_gets_the_whole_page_with_the_result(app, tenants):

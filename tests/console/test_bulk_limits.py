@@ -22,6 +22,7 @@ from saas.tenancy import all_tenants
 from tests.auth.conftest import csrf_from
 from tests.console.test_console import staff_client, zip_of
 from tests.factories import make_user
+from tests.html import alerts, doc, problems, text
 from tests.invoices import fake_pdf, ubl_invoice
 
 MiB = 1024 * 1024
@@ -70,7 +71,8 @@ def test_peak_memory_does_not_grow_with_the_number_of_members(app, tenants, tmp_
         peak, batch = upload_peak(app, tenants["intertec"], path)
         assert batch.status == "done" and batch.done == count
         assert [r["status"] for r in batch.results] == ["error"] * count
-        assert "root element r" in batch.results[-1]["message"]
+        assert batch.results[-1]["problem"]["code"] == "unknown_root"
+        assert batch.results[-1]["problem"]["params"] == {"root": "r"}
         peaks[count] = peak
         path.unlink()
     print(f"peak Python memory: 20 members {peaks[20] / MiB:.0f} MiB, 80: {peaks[80] / MiB:.0f}")
@@ -87,6 +89,14 @@ def post_files(client, files, lang="en"):
         data={"csrf_token": csrf_from(page.text), "files": files},
         content_type="multipart/form-data",
     )
+
+
+def result_details(status) -> dict[str, str]:
+    """File -> the Details cell of its row, on an upload's status page."""
+    rows = doc(status).xpath(
+        "//table[contains(concat(' ', normalize-space(@class), ' '), ' upload-results ')]/tbody/tr"
+    )
+    return {text(row, "td[1]"): text(row, "td[3]") for row in rows}
 
 
 def results(app) -> dict:
@@ -113,11 +123,12 @@ def test_nested_zips_bombs_and_odd_compression_are_refused_per_file(app, tenants
     assert by_file["inner.zip"]["code"] == "nested_zip"
     assert by_file["bomb.xml"]["code"] == "ratio"
     assert by_file["bzip.xml"]["code"] == "compression"
-    status = client.get(response.headers["Location"] + "?lang=en").text
-    assert "Done: 1 imported, 0 already present, 3 with errors." in status
-    assert "A zip inside the zip: it was not opened." in status
-    assert "It expands to more than 200 times its compressed size" in status
-    assert "Compressed with a method other than Deflate" in status
+    status = client.get(response.headers["Location"] + "?lang=en")
+    assert "Done: 1 imported, 0 already present, 3 with errors." in alerts(doc(status))
+    details = result_details(status)
+    assert details["inner.zip"].startswith("A zip inside the zip: it was not opened.")
+    assert details["bomb.xml"].startswith("It expands to more than 200 times its compressed size")
+    assert details["bzip.xml"].startswith("Compressed with a method other than Deflate")
 
 
 def test_a_member_whose_header_lies_about_its_size_is_not_expanded(app, tenants):
@@ -140,7 +151,7 @@ def test_what_zips_declare_in_all_is_checked_before_storing(make_app, tenants):
     files = {f"f{n}.xml": random.Random(n).randbytes(MiB) for n in range(4)}
     response = post_files(client, [(io.BytesIO(zip_of(files)), "four.zip")])
     assert response.status_code == 422
-    assert "four.zip expands to more than 3 MB: split it into smaller zips." in response.text
+    assert "four.zip expands to more than 3 MB: split it into smaller zips." in problems(response)
     with app.app_context(), all_tenants():
         assert db.session.scalars(select(UploadBatch)).all() == []
 
@@ -160,8 +171,10 @@ def test_the_total_expanded_is_enforced_while_reading_too(make_app, tenants, mon
         None,
         "expanded_too_big",
     ]
-    status = client.get(response.headers["Location"] + "?lang=en").text
-    assert "The zip files expand to more than 3 MB in all" in status
+    status = client.get(response.headers["Location"] + "?lang=en")
+    assert result_details(status)["f3.xml"].startswith(
+        "The zip files expand to more than 3 MB in all"
+    )
 
 
 def test_a_zip_listing_too_many_entries_is_refused_before_it_is_read(app, tenants):
@@ -171,7 +184,7 @@ def test_a_zip_listing_too_many_entries_is_refused_before_it_is_read(app, tenant
             archive.writestr(f"d{n}/", b"")
     client = staff_client(app, tenants, "biller")
     response = post_files(client, [(io.BytesIO(buffer.getvalue()), "many.zip")])
-    assert response.status_code == 422 and "At most 1,000 files at once." in response.text
+    assert response.status_code == 422 and "At most 1,000 files at once." in problems(response)
 
 
 def test_the_page_shows_the_one_limit_and_a_413_says_it(make_app, tenants):
@@ -184,15 +197,18 @@ def test_the_page_shows_the_one_limit_and_a_413_says_it(make_app, tenants):
     big = random.Random(1).randbytes(2 * MiB)
     response = post_files(client, [(io.BytesIO(big), "big.zip")])
     assert response.status_code == 413
-    assert "The upload is larger than 1.5 MB, the most one upload may be." in response.text
-    assert 'name="files"' in response.text  # the form again, to try once more
+    assert (
+        "The upload is larger than 1.5 MB, the most one upload may be."
+        " Send fewer files at once or split the zip."
+    ) in problems(response)
+    assert doc(response).xpath("//form//input[@name='files']")  # the form again, to try once more
     one = client.get("/t/intertec/console/upload?lang=en")
     response = client.post(
         "/t/intertec/console/upload?lang=en",
         data={"csrf_token": csrf_from(one.text), "xml": (io.BytesIO(big), "big.xml")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 413 and "Files may be at most 10 MB." in response.text
+    assert response.status_code == 413 and "Files may be at most 10 MB." in problems(response)
     # Signed out, the console page is not shown: the plain error page is.
     stranger = app.test_client()
     response = stranger.post(

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import LiveServer, wait_until
 from tests.invoices import fake_pdf, ubl_invoice
-from tests.portal.conftest import credentials, publish_for
+from tests.portal.conftest import credentials, publish_for, send_digests
 
 pytestmark = pytest.mark.browser
 EMAIL = "compras@andina.example"
@@ -32,7 +32,8 @@ def test_recipient_journey(make_app, smtp, tenants, page):
                 ubl_invoice(f"FE-{n}", issue_date=date(2026, 3, day)),
                 fake_pdf(f"FE-{n}", 50_000),
             )
-        messages = wait_until(lambda: len(smtp.messages) >= 4 and smtp.messages)
+        # The onboarding pair names FE-1; FE-2 and FE-3 wait for one digest (below).
+        messages = wait_until(lambda: len(smtp.messages) >= 2 and smtp.messages)
         by_subject = {m["Subject"]: text_of(m) for m in messages}
         activation = next(t for s, t in by_subject.items() if s.startswith("Active su acceso"))
         username, password = credentials(
@@ -82,7 +83,7 @@ def test_recipient_journey(make_app, smtp, tenants, page):
         assert download.value.suggested_filename == "2026-03-15_FE-2.pdf"
         assert Path(download.value.path()).read_bytes() == fake_pdf("FE-2", 50_000)
 
-        # Pending downloads: a zip of what is still pending (FE-1 and FE-3).
+        # Pending downloads: a zip of the files still pending (FE-2's XML, FE-1 and FE-3).
         page.goto(f"{server.url}/t/intertec/invoices")
         page.get_by_role("button", name=re.compile("Descargas pendientes")).click()
         page.get_by_role("button", name="Descargar zip").wait_for()
@@ -93,8 +94,26 @@ def test_recipient_journey(make_app, smtp, tenants, page):
         assert sorted(archive.namelist()) == [
             "2026-03-05_FE-1.pdf",
             "2026-03-05_FE-1.xml",
+            "2026-03-15_FE-2.xml",
             "2026-03-25_FE-3.pdf",
             "2026-03-25_FE-3.xml",
         ]
         page.goto(f"{server.url}/t/intertec/invoices")
         assert page.locator(".status-pending").count() == 0
+
+        # The window's end: one email for FE-2 and FE-3, each with its link.
+        def digests():
+            return [
+                m
+                for m in smtp.messages
+                if re.match(r"Nueva factura |\d+ facturas nuevas ", m["Subject"])
+            ]
+
+        assert digests() == []
+        send_digests(app)
+        [digest] = wait_until(digests)
+        assert digest["Subject"] == "2 facturas nuevas de Intertec"
+        body = text_of(digest)
+        assert "Número: FE-2 " in body and "Número: FE-3 " in body and "FE-1" not in body
+        page.goto(re.search(r"https?://\S+/invoices/\d+", body).group(0))
+        expect(page.get_by_role("heading", level=1)).to_contain_text("FE-2")

@@ -36,6 +36,19 @@ def mails(app, to=None):
         ]
 
 
+def send_digests(app, minutes: int = 5):
+    """The notify window's end (the demo tenants' 5 minutes): move the clock past it and
+    send every due digest of new invoices, as its job or `outbox flush` would."""
+    from datetime import timedelta
+
+    from saas import clock
+    from saas.portal import notices
+
+    clock.travel(timedelta(minutes=minutes))
+    with app.app_context():  # the block commits; the queued jobs then run in process
+        return notices.flush()
+
+
 def credentials(text: str) -> tuple[str, str]:
     username = re.search(r"(?:Usuario|Username|Nome utente): (\S+)", text).group(1)
     password = re.search(r"(?:Contraseña|Password): (\S+)", text).group(1)

@@ -15,7 +15,7 @@ from saas.tenancy import load_tenant
 from tests.auth.conftest import sign_in
 from tests.factories import PASSWORD, make_user
 from tests.invoices import ubl_invoice
-from tests.portal.conftest import activate, mails, publish_for
+from tests.portal.conftest import activate, mails, publish_for, send_digests
 
 EMAIL = "compras@andina.example"
 BIG = ubl_invoice("FE-9", issue_date=date(2026, 2, 1), total="1234567.89", tax="197117.89")
@@ -40,7 +40,8 @@ def test_cents_on_the_list_the_page_and_the_email(portal_app):
     english = client.get(f"/t/intertec/invoices/{big}?lang=en").text
     assert "COP 1,234,567.89" in nbsp(lxml.html.document_fromstring(english).text_content())
 
-    [email] = [m for m in mails(portal_app, EMAIL) if m["template"] == "invoice_published"]
+    send_digests(portal_app)
+    [email] = [m for m in mails(portal_app, EMAIL) if m["template"] == "invoices_published"]
     assert "1.234.567,89" in email["text"] and "1.234.568" not in email["text"]
 
 

@@ -180,7 +180,7 @@ def test_other_companies_and_tenants_get_404(portal_app, recipient):
 
 def test_pending_downloads_zip_holds_exactly_the_pending_files(portal_app, recipient):
     ids = ids_by_number(portal_app)
-    recipient.get(f"/t/intertec/invoices/{ids['FE-1']}/pdf")  # FE-1 is no longer pending
+    recipient.get(f"/t/intertec/invoices/{ids['FE-1']}/pdf")  # FE-1's XML is still pending
     token = csrf_from(recipient.get("/t/intertec/invoices").text)
     started = recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
     export_url = started.headers["Location"]
@@ -194,6 +194,7 @@ def test_pending_downloads_zip_holds_exactly_the_pending_files(portal_app, recip
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert sorted(archive.namelist()) == [
+        "2026-01-10_FE-1.xml",
         "2026-01-20_FE-2.xml",
         "2026-01-31_FE-3.pdf",
         "2026-01-31_FE-3.xml",
@@ -201,9 +202,9 @@ def test_pending_downloads_zip_holds_exactly_the_pending_files(portal_app, recip
     assert archive.read("2026-01-31_FE-3.pdf") == fake_pdf("FE-3")
     with portal_app.app_context(), all_tenants():
         assert all(i.downloaded for i in db.session.scalars(select(Invoice)))
-    nothing = recipient.post("/t/intertec/invoices/pending", data={"csrf_token": token})
+    nothing = recipient.post("/t/intertec/invoices/pending?lang=en", data={"csrf_token": token})
     assert "/t/intertec/invoices" in nothing.headers["Location"]
-    told = html.alerts(html.doc(recipient.get(nothing.headers["Location"])))
+    told = html.alerts(html.doc(recipient.get(nothing.headers["Location"] + "?lang=en")))
     assert len(told) == 1 and "nothing is pending" in told[0]
 
 
@@ -309,11 +310,12 @@ def test_resend_access_kills_the_old_link(portal_app, tenants):
         from saas.companies import Company
 
         andina = db.session.scalars(select(Company).where(Company.tax_id == "800765432-3")).one()
+        [person] = andina.users
     response = staff.post(
-        f"/t/intertec/console/customers/{andina.id}/resend",
+        f"/t/intertec/console/customers/{andina.id}/recipients/{person.id}/access",
         data={"csrf_token": csrf_from(page.text)},
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert portal_app.test_client().get(old).status_code == 410
     new = path_of(
         activation_link(

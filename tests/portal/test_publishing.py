@@ -14,7 +14,7 @@ from saas.storage import get_storage
 from saas.tenancy import all_tenants
 from tests.conftest import ROOT, flask_command, flask_env
 from tests.invoices import fake_pdf, ubl_invoice
-from tests.portal.conftest import credentials, mails, publish_for
+from tests.portal.conftest import credentials, mails, publish_for, send_digests
 
 SAMPLES = ROOT / "tests" / "samples"
 
@@ -26,11 +26,13 @@ def count(model):
 def test_first_invoice_onboards_and_the_second_notifies(portal_app):
     publish_for(portal_app, "intertec", ubl_invoice("FE-1"), fake_pdf("FE-1"))
     publish_for(portal_app, "intertec", ubl_invoice("FE-2"))
+    assert len(mails(portal_app, "compras@andina.example")) == 2  # FE-2 waits for its window
+    assert send_digests(portal_app) == 1
     sent = mails(portal_app, "compras@andina.example")
     assert [m["template"] for m in sent] == [
         "access_activation",
         "access_password",
-        "invoice_published",
+        "invoices_published",
     ]
     activation, password, notice = (m["text"] for m in sent)
     assert "Usuario: compras" in activation and "FE-1" in activation
@@ -73,9 +75,16 @@ def test_concurrent_publishing_of_invoices_for_a_new_customer(portal_app):
     for t in threads:
         t.join()
     assert errors == []
-    sent = [m["template"] for m in mails(portal_app)]
-    assert sent.count("access_activation") == 1 and sent.count("access_password") == 1
-    assert sent.count("invoice_published") == 5
+    send_digests(portal_app)
+    sent = mails(portal_app)
+    templates = [m["template"] for m in sent]
+    assert templates.count("access_activation") == 1 and templates.count("access_password") == 1
+    # The other five invoices, each once, in one digest.
+    [digest] = [m for m in sent if m["template"] == "invoices_published"]
+    onboarded = {n for n in range(6) if f"FE-{n}" in sent[0]["text"]}
+    assert len(onboarded) == 1
+    told = [n for n in range(6) if f"Número: FE-{n} " in digest["text"]]
+    assert sorted(told + list(onboarded)) == list(range(6))
     with portal_app.app_context(), all_tenants():
         assert count(Invoice) == 6 and count(User) == 1
 
@@ -100,7 +109,8 @@ def test_country_and_file_checks(portal_app):
     from saas.portal.publishing import PublishError
 
     italian = (SAMPLES / "it" / "invoice-simple.xml").read_bytes()
-    with pytest.raises(PublishError, match="not published by a CO tenant"):
+    foreign = "an Italian invoice cannot be published by a Colombian portal"
+    with pytest.raises(PublishError, match=foreign):
         publish_for(portal_app, "intertec", italian)
     with pytest.raises(PublishError, match="not a PDF"):
         publish_for(portal_app, "intertec", ubl_invoice("FE-1"), b"GIF89a")
@@ -152,11 +162,13 @@ def test_a_later_invoice_without_an_address_notifies_the_companys_recipients(por
     """CFDI files never name the recipient: the customer's people still hear of it."""
     publish_for(portal_app, "intertec", ubl_invoice("FE-1"))
     publish_for(portal_app, "intertec", ubl_invoice("FE-2", email=None))
+    send_digests(portal_app)
     sent = mails(portal_app, "compras@andina.example")
-    assert [m["template"] for m in sent][-1] == "invoice_published"
+    assert [m["template"] for m in sent][-1] == "invoices_published"
     assert "FE-2" in sent[-1]["text"]
     # A customer nobody was ever onboarded for: the invoice waits, nobody is mailed.
     publish_for(portal_app, "intertec", ubl_invoice("FE-3", customer="cafetera", email=None))
+    send_digests(portal_app)
     assert not [m for m in mails(portal_app) if "FE-3" in m["text"]]
 
 

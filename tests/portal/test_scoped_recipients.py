@@ -62,7 +62,7 @@ def test_an_address_chosen_by_a_scoped_biller_sees_only_that_issuers_invoices(po
     mine = html.doc(genuine.get("/t/intertec/invoices?lang=en"))
     assert {"SN-1", "FE-A2"} <= set(html.invoice_numbers(mine))
     with portal_app.app_context(), all_tenants():
-        assert db.session.get(Invoice, theirs).first_downloaded_at is None
+        assert not db.session.get(Invoice, theirs).downloaded
 
 
 def test_a_scoped_upload_never_sets_the_companys_registered_address(portal_app):

@@ -159,7 +159,7 @@ def machine_for(app):
                 select(SeatPurchase).where(SeatPurchase.status == "pending")
             ).first()
             if pending is not None:
-                purchases.activate_purchase(pending, self.operator)
+                purchases.activate_purchase(pending, self.operator, "TR-1")
 
         @rule(days=st.integers(min_value=1, max_value=400))
         def time_passes(self, days):
