@@ -72,14 +72,7 @@ def retry_after(limit: Limit, *, tenant_id=None, subject=None, ip=None) -> int:
     Without `tenant_id` the count spans every tenant on purpose: an address guessing
     passwords on one portal is the same address on the next.
     """
-    since = clock.now() - limit.window
-    criteria = [AuditEvent.event.in_(limit.events), AuditEvent.created_at > since]
-    if tenant_id is not None:
-        criteria.append(AuditEvent.tenant_id == tenant_id)
-    if subject is not None:
-        criteria.append(AuditEvent.subject == subject)
-    if ip is not None:
-        criteria.append(AuditEvent.ip == ip)
+    criteria = _within(limit, tenant_id=tenant_id, subject=subject, ip=ip)
     with nullcontext() if tenant_id is not None else all_tenants():
         times = db.session.scalars(
             select(AuditEvent.created_at)
@@ -92,6 +85,22 @@ def retry_after(limit: Limit, *, tenant_id=None, subject=None, ip=None) -> int:
     # The oldest of the last `count` events must leave the window first.
     wait = (times[-1] + limit.window - clock.now()).total_seconds()
     return max(1, math.ceil(wait))
+
+
+def _within(limit: Limit, *, tenant_id=None, subject=None, ip=None) -> list:
+    """The events `limit` counts now, in its scope: one definition for the wait and for
+    what is left, so the warning before the last attempt and the pause agree."""
+    criteria = [
+        AuditEvent.event.in_(limit.events),
+        AuditEvent.created_at > clock.now() - limit.window,
+    ]
+    if tenant_id is not None:
+        criteria.append(AuditEvent.tenant_id == tenant_id)
+    if subject is not None:
+        criteria.append(AuditEvent.subject == subject)
+    if ip is not None:
+        criteria.append(AuditEvent.ip == ip)
+    return criteria
 
 
 def count(event: str, *, tenant_id=None, subject=None, since: timedelta) -> int:
@@ -107,14 +116,7 @@ def count(event: str, *, tenant_id=None, subject=None, since: timedelta) -> int:
 def remaining(limit: Limit, *, tenant_id=None, subject=None, ip=None) -> int:
     """How many more events fit under `limit` now (0: one more waits, see retry_after);
     counted the same way, with the same scope."""
-    since = clock.now() - limit.window
-    criteria = [AuditEvent.event.in_(limit.events), AuditEvent.created_at > since]
-    if tenant_id is not None:
-        criteria.append(AuditEvent.tenant_id == tenant_id)
-    if subject is not None:
-        criteria.append(AuditEvent.subject == subject)
-    if ip is not None:
-        criteria.append(AuditEvent.ip == ip)
+    criteria = _within(limit, tenant_id=tenant_id, subject=subject, ip=ip)
     with nullcontext() if tenant_id is not None else all_tenants():
         used = db.session.execute(select(func.count(AuditEvent.id)).where(*criteria)).scalar_one()
     return max(0, limit.count - used)
