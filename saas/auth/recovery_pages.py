@@ -17,7 +17,7 @@ from saas.auth.forms import (
     TaxIdForm,
 )
 from saas.auth.passwords import password_problem
-from saas.auth.views import NO_STORE, bp, mail_sent, throttled
+from saas.auth.views import NO_STORE, bp, mail_sent, require_method, throttled
 from saas.einvoice.taxids import InvalidTaxId
 from saas.htmx import render
 from saas.tenancy import current_tenant
@@ -25,7 +25,9 @@ from saas.tenancy import current_tenant
 
 @bp.route("/t/<tenant>/password/forgot", methods=["GET", "POST"])
 def forgot_password():
-    """The "forgot your user and/or password?" page: by tax id or by email, per tenant."""
+    """The "forgot your user and/or password?" page: by tax id or by email, per tenant;
+    none where people do not sign in with a password."""
+    require_method("password")
     # Staff, and anyone who prefers it, may always recover through their own address.
     by_email = request.args.get("by") == "email"
     if current_tenant.password_reset == "tax_id" and not by_email:  # noqa: S105 (a flow name)
@@ -77,6 +79,7 @@ def forgot_by_email():
 @bp.route("/t/<tenant>/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     """A reset link: GET shows the form (never uses the link); the POST uses it once."""
+    require_method("password")
     link = recovery.open_reset_link(token)
     if link is None:
         return render("auth/link_invalid.html", status=410, again="reset"), NO_STORE

@@ -74,7 +74,8 @@ def login_options() -> dict:
         "password_enabled": "password" in methods,
         "magic_enabled": "magic_link" in methods,
         "google_enabled": google_available(),
-        "forgot_url": url_for("auth.forgot_password"),
+        # Recovery chooses a new password: no password sign-in, nothing to recover.
+        "forgot_url": url_for("auth.forgot_password") if "password" in methods else None,
     }
 
 
@@ -297,7 +298,7 @@ def throttled(wait: int, form=None, *, locked: bool = False):
         locked=locked,
         magic_url=url_for("auth.magic_request") if "magic_link" in methods else None,
         google_url=url_for("auth.google_start") if google_available() else None,
-        forgot_url=url_for("auth.forgot_password"),
+        forgot_url=url_for("auth.forgot_password") if "password" in methods else None,
     )
     response.headers["Retry-After"] = str(wait)
     return response
