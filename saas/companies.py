@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from saas import clock
+from saas import clock, textsearch
 from saas.extensions import Model, db
 from saas.tenancy.models import TenantScoped
 
@@ -40,6 +40,12 @@ class Company(TenantScoped, Model):
     # on: "invalid_address" (detail: the address its XML names). None when all is well.
     mail_problem: Mapped[str | None] = mapped_column(String(32))
     mail_problem_detail: Mapped[str | None] = mapped_column(String(300))
+    # What the console's search compares, kept with every write of `name` and `tax_id`
+    # (the validators below): the name without accents or case, the tax id without
+    # separators ("800765432-3" -> "8007654323"). No index: a tenant's customers are
+    # scanned (thousands of rows, about 2 ms), see saas.textsearch.
+    search_name: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    search_tax_id: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     users = relationship(
         "User",
@@ -48,6 +54,16 @@ class Company(TenantScoped, Model):
         secondaryjoin="User.id == membership.c.user_id",
         back_populates="companies",
     )
+
+    @validates("name")
+    def _fold_name(self, _key: str, name: str) -> str:
+        self.search_name = textsearch.fold(name)
+        return name
+
+    @validates("tax_id")
+    def _compact_tax_id(self, _key: str, tax_id: str) -> str:
+        self.search_tax_id = textsearch.compact_tax_id(tax_id)
+        return tax_id
 
     def __repr__(self) -> str:
         return f"<Company {self.tax_id} {self.name}>"

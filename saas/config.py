@@ -31,6 +31,8 @@ ENV_KEYS = (
     "PROXY_HOPS",
     "MAIL_RETRY_DELAYS",
     "UPLOAD_FILE_MAX_BYTES",
+    "UPLOAD_BATCH_MAX_FILES",
+    "UPLOAD_BATCH_MAX_BYTES",
     "ACCESS_LINK_DAYS",
 )
 GOOGLE_DISCOVERY = "https://accounts.google.com/.well-known/openid-configuration"
@@ -74,6 +76,18 @@ def build(raw: dict, instance_path: str) -> dict:
         # One invoice file (XML, .p7m) or PDF, in the console and the API; the pages and
         # messages that state the limit take it from here.
         "UPLOAD_FILE_MAX_BYTES": _upload_file_max_bytes(raw.get("UPLOAD_FILE_MAX_BYTES")),
+        # The API's batch upload: invoice files (and PDFs) one request may carry, also
+        # inside its zip, and the bytes of the whole request (at most the one request
+        # limit below). Everything is published in one transaction: these bound it.
+        "UPLOAD_BATCH_MAX_FILES": _in_range(
+            "UPLOAD_BATCH_MAX_FILES", raw.get("UPLOAD_BATCH_MAX_FILES", 500), 1, 1000
+        ),
+        "UPLOAD_BATCH_MAX_BYTES": _in_range(
+            "UPLOAD_BATCH_MAX_BYTES",
+            raw.get("UPLOAD_BATCH_MAX_BYTES", UPLOAD_MAX_BYTES),
+            1024 * 1024,
+            UPLOAD_MAX_BYTES,
+        ),
         # How long a new recipient's access (or set-password) link, or a new staff user's
         # invitation, works.
         "ACCESS_LINK_DAYS": _in_range("ACCESS_LINK_DAYS", raw.get("ACCESS_LINK_DAYS", 7), 1, 365),

@@ -9,6 +9,7 @@ languages are offered on its pages; outside a tenant, every language with a cata
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from datetime import date
 from decimal import Decimal
@@ -93,19 +94,40 @@ def money(amount, currency: str | None = None, decimals: int | None = None) -> s
     tenant = g.get("tenant")
     if currency is None:
         currency = tenant.currency if tenant is not None else "EUR"
-    locale = get_locale()
-    if tenant is not None and currency == tenant.currency:
+    regional = tenant.country if tenant is not None and currency == tenant.currency else None
+    locale, pattern = _money_format(str(get_locale()), currency, regional, decimals)
+    text = pattern.apply(Decimal(amount), locale, currency=currency, currency_digits=False)
+    return _LETTER_THEN_DIGIT.sub("\xa0", text)
+
+
+@functools.lru_cache(maxsize=256)
+def _money_format(
+    language: str, currency: str, country: str | None, decimals: int | None
+) -> tuple[Locale, numbers.NumberPattern]:
+    """The locale and parsed pattern `money` formats with: one per language, currency,
+    region and decimals, built once (a list page formats every row's total with it)."""
+    locale = Locale.parse(language)
+    if country is not None:
         with contextlib.suppress(UnknownLocaleError, ValueError):  # no such region: keep it
-            locale = Locale.parse(f"{locale.language}_{tenant.country}")
+            locale = Locale.parse(f"{locale.language}_{country}")
     if decimals is None:
         decimals = numbers.get_currency_precision(currency)
     pattern = REGIONAL_CURRENCY_PATTERNS.get(str(locale))
     pattern = pattern or locale.currency_formats["standard"].pattern
     pattern = _FRACTION.sub("." + "0" * decimals if decimals > 0 else "", pattern)
-    text = numbers.format_currency(
-        Decimal(amount), currency, format=pattern, locale=locale, currency_digits=False
-    )
-    return _LETTER_THEN_DIGIT.sub("\xa0", text)
+    return locale, numbers.parse_pattern(pattern)
+
+
+def day(value, format: str = "medium") -> str:
+    """A date for the locale (the `date` filter): a list shows many rows of the same
+    days, each formatted once per page. Datetimes go to Flask-Babel as they are."""
+    if type(value) is not date or not has_request_context():
+        return format_date(value, format)
+    cache = request.environ.setdefault("saas.formatted_days", {})  # this request's
+    key = (value, format, str(get_locale()))
+    if key not in cache:
+        cache[key] = format_date(value, format)
+    return cache[key]
 
 
 def percent(value, decimals: int = 0) -> str:
@@ -181,7 +203,7 @@ def init_app(app: Flask) -> None:
     app.after_request(remember_language)
     app.jinja_env.filters.update(
         money=money,
-        date=format_date,
+        date=day,
         datetime=format_datetime,
         percent=percent,
         number=format_decimal,

@@ -1,11 +1,23 @@
 """What a search box matches: text compared without accents or case, and tax ids
 compared without their dots, spaces and dashes, the same on SQLite and PostgreSQL.
 
-`folded(column)` is a SQL expression, not a stored column. PostgreSQL's `unaccent` is an
-extension an ordinary role may not be allowed to install, so there it is the built-in
-`translate(lower(x), ACCENTED, plain)`; SQLite has neither, so there it is `fold()`
-itself, registered on each connection. The letters folded are those of Spanish and
-Italian (and the other Latin-1 vowels), so both databases answer like `fold()`.
+What the console searches is stored folded: a company's `search_name` is `fold(name)` and
+its `search_tax_id` is `compact_tax_id(tax_id)`, kept by the model's validators at every
+write, and an invoice's `search_number` is `lower(number)`, computed by the database.
+
+Why no trigram index: PostgreSQL's row-level security (migration 0010) lets the planner
+use only leakproof operators as index conditions ahead of the policy, and LIKE (as
+pg_trgm's operators) is not leakproof, while the comparisons of text are. So a fragment
+of a customer's name or tax id is a LIKE over the tenant's companies (a few thousand
+rows, scanned in about 2 ms), and a number is matched by its start, `starts_with`: a
+range of the btree index ix_invoice_number_prefix (`text_pattern_ops`), leakproof.
+
+`folded(column)` is the same folding as a SQL expression, for columns not stored folded.
+PostgreSQL's `unaccent` is an extension an ordinary role may not be allowed to install,
+so there it is the built-in `translate(lower(x), ACCENTED, plain)`; SQLite has neither,
+so there it is `fold()` itself, registered on each connection. The letters folded are
+those of Spanish and Italian (and the other Latin-1 vowels), so both databases answer
+like `fold()`.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ import re
 import sqlite3
 import unicodedata
 
-from sqlalchemy import event, func
+from sqlalchemy import and_, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -80,6 +92,21 @@ def compact_tax_id(text: str) -> str:
 def compacted(column):
     """SQL: a stored (normalised) tax id without its dash, lower case, as compact_tax_id."""
     return func.lower(func.replace(column, "-", ""))
+
+
+def starts_with(column, prefix: str, dialect: str):
+    """SQL: `column` (stored folded) begins with `prefix`, as a range an index answers.
+
+    Comparisons, not LIKE: no wildcard to escape, and on PostgreSQL the byte-wise
+    operators of `text_pattern_ops`, leakproof, so that row-level security lets the
+    index answer them. SQLite compares text byte-wise already."""
+    following = min(ord(prefix[-1]) + 1, 0x10FFFF)
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters of a text
+        following = 0xE000
+    after = prefix[:-1] + chr(following)  # the first text past every match
+    if dialect == "postgresql":
+        return and_(column.op("~>=~")(prefix), column.op("~<~")(after))
+    return and_(column >= prefix, column < after)
 
 
 def contains(expression, text: str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import url_for
 
 from saas.api.schemas import component_schemas
-from saas.api.services import PAGE_DEFAULT, PAGE_MAX, max_file_text
+from saas.api.services import PAGE_DEFAULT, PAGE_MAX, batch_limits, max_file_text
 from saas.portal.visibility import CURSOR_PATTERN
 from saas.routing import MAX_ID
 
@@ -87,6 +87,7 @@ def _file(media_type: str, what: str) -> dict:
 def document(tenant) -> dict:
     """The document for one tenant: its server URL is the tenant's API root."""
     root = url_for("api.openapi", tenant=tenant.slug).removesuffix("/openapi.json")
+    limits = batch_limits()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -233,6 +234,47 @@ def document(tenant) -> dict:
                         **_errors(400, 401, 403, 429),
                     },
                 },
+            },
+            "/invoices/batch": {
+                "post": {
+                    "operationId": "publishInvoiceBatch",
+                    "summary": "Publish many invoices in one request and one transaction",
+                    "description": (
+                        "Each part of the field `files` is an invoice XML (or .xml.p7m), "
+                        "its PDF (paired by file name: FE-1.xml with FE-1.pdf) or a zip of "
+                        f"such files; at most {limits['files']} files in all, each at most "
+                        f"{max_file_text()}, the request at most "
+                        f"{limits['request_bytes'] // (1024 * 1024)} MB. Every file is "
+                        "answered on its own (created, already present, or refused with "
+                        "the reason); what is published is committed together."
+                    ),
+                    "security": [{"apiKey": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["files"],
+                                    "properties": {
+                                        "files": {
+                                            "type": "array",
+                                            "minItems": 1,
+                                            "items": {"type": "string", "format": "binary"},
+                                            "description": "Files with their names "
+                                            "(.xml, .p7m, .pdf, .zip): the names pair them",
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json("BatchResult", "One result per file, in order."),
+                        **_errors(400, 401, 403, 413, 429),
+                        "503": _error("The files could not be stored: nothing was published."),
+                    },
+                }
             },
             "/invoices/{invoice_id}": {
                 "get": {

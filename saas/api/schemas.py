@@ -110,6 +110,55 @@ class Published(Invoice):
     )
 
 
+class BatchFile(Schema):
+    file: str = Field(description="The invoice file's name (inside its zip, without folders)")
+    pdf: str | None = Field(description="The PDF paired with it by name; null without one")
+    status: Literal["created", "present", "refused"] = Field(
+        description="created: published now; present: published before (same issuer and "
+        "national id), nothing changed; refused: not published, `error` says why"
+    )
+    invoices: list[Invoice] = Field(
+        description="The invoices of the file (several for a FatturaPA lot); none if refused"
+    )
+    error: str | None = Field(
+        description="Why it was refused, as a stable code (the single upload's 403, 409, 413 "
+        "and 422 codes, or the reader's own); null otherwise"
+    )
+    message: str | None = Field(description="The reason for a person; null if not refused")
+    warnings: list[Warning] = Field(description="As in a single upload; empty when none")
+
+
+class BatchResult(Schema):
+    created: int = Field(description="Files published now")
+    present: int = Field(description="Files published before")
+    refused: int = Field(description="Files not published")
+    files: list[BatchFile] = Field(description="One entry per file sent, in order")
+
+    @classmethod
+    def of(cls, outcomes):
+        """The JSON of saas.portal.batch.publish_batch's outcomes."""
+        files = [
+            BatchFile(
+                file=o.name,
+                pdf=o.pdf_name,
+                status=o.status,
+                invoices=[Invoice.of(i) for i in o.invoices],
+                error=o.error.code if o.error is not None else None,
+                message=str(o.error) if o.error is not None else None,
+                warnings=[
+                    Warning(
+                        code="invalid_customer_email",
+                        detail=f"{address!r} in the XML is not an email address: no one was told",
+                    )
+                    for address in o.invalid_addresses
+                ],
+            )
+            for o in outcomes
+        ]
+        count = {s: sum(f.status == s for f in files) for s in ("created", "present", "refused")}
+        return cls(**count, files=files)
+
+
 class InvoicePage(Schema):
     invoices: list[Invoice]
     next_cursor: str | None = Field(description="null on the last page")
@@ -127,7 +176,7 @@ class Credentials(Schema):
     role: Role
 
 
-ANSWERS = (Error, Invoice, Published, InvoicePage, NewApiKey, Credentials)
+ANSWERS = (Error, Invoice, Published, BatchResult, InvoicePage, NewApiKey, Credentials)
 
 
 def component_schemas() -> dict:

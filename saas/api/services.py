@@ -18,7 +18,10 @@ from saas import audit
 from saas.auth import apikeys
 from saas.auth.models import User
 from saas.auth.services import authenticate
+from saas.console import upload_files
 from saas.permissions import can
+from saas.portal import publishing
+from saas.portal.batch import BatchFile
 from saas.portal.models import Invoice
 from saas.portal.visibility import (
     decode_cursor,
@@ -182,3 +185,104 @@ def visible_invoice(user: User, invoice_id: int) -> Invoice:
     if invoice is None:
         raise ApiProblem(404, "not_found", f"There is no invoice {invoice_id} for this key.")
     return invoice
+
+
+def batch_limits() -> dict:
+    """The batch upload's limits (saas.config): files per request, also inside a zip, and
+    bytes per file and per request; a zip's members are bounded as in the bulk upload."""
+    config = current_app.config
+    return {
+        "files": config["UPLOAD_BATCH_MAX_FILES"],
+        "request_bytes": config["UPLOAD_BATCH_MAX_BYTES"],
+        "file_bytes": config["UPLOAD_FILE_MAX_BYTES"],
+        "expanded_bytes": config["UPLOAD_MAX_EXPANDED_BYTES"],
+        "ratio": config["UPLOAD_MAX_RATIO"],
+    }
+
+
+# Why a file of a batch was refused before it was read, as the API says it.
+BATCH_PROBLEMS = {
+    "too_big": "The file is larger than {limit}.",
+    "ratio": "The file expands too much for its compressed size in the zip.",
+    "expanded_too_big": "The zip's files expand to more than a batch may hold.",
+    "unknown_type": "Only .xml, .p7m, .pdf and .zip files are read.",
+    "nested_zip": "A zip inside the zip is not read.",
+    "compression": "The file is compressed with a method other than deflate.",
+    "bad_zip": "The zip is damaged or encrypted.",
+    "pdf_without_invoice": "No invoice file of this batch has this PDF's name.",
+    "pdf_ambiguous": "Several invoice files of this batch have this PDF's name.",
+    "pdf_twice": "Another PDF of this batch has the same name.",
+}
+
+
+def batch_problem(code: str) -> publishing.PublishError:
+    message = BATCH_PROBLEMS[code].format(limit=max_file_text())
+    return publishing.PublishError(message, code)
+
+
+def batch_files(parts) -> list[BatchFile]:
+    """The invoice files of a batch request, each with the PDF of the same name (as the
+    console's bulk upload pairs them), zips opened; every file read at most to its
+    limit. Raises ApiProblem for a request over UPLOAD_BATCH_MAX_FILES."""
+    limits = batch_limits()
+    found: list[tuple[str, bytes | None, str | None]] = []
+    for part in parts:
+        name = upload_files.file_name(part.filename or "")
+        if upload_files.kind_of(name) == "zip":
+            try:
+                found.extend(upload_files.zip_files(part.stream, limits))
+            except upload_files.UploadError as error:
+                if str(error) == "too_many":
+                    raise _too_many(limits) from None
+                found.append((name, None, "bad_zip"))
+            continue
+        data = part.read(limits["file_bytes"] + 1)
+        found.append(
+            (name, None, "too_big") if len(data) > limits["file_bytes"] else (name, data, None)
+        )
+        if len(found) > limits["files"]:
+            raise _too_many(limits)
+    if len(found) > limits["files"]:
+        raise _too_many(limits)
+    by_stem: dict[str, list[BatchFile]] = {}
+    out: list[BatchFile] = []
+    for name, data, problem in found:
+        kind = upload_files.kind_of(name)
+        if kind == "invoice":
+            item = BatchFile(name, data, problem=batch_problem(problem) if problem else None)
+            by_stem.setdefault(upload_files.stem(name), []).append(item)
+            out.append(item)
+        elif kind != "pdf":
+            out.append(BatchFile(name, None, problem=batch_problem(problem or "unknown_type")))
+    for name, data, problem in found:
+        if upload_files.kind_of(name) != "pdf":
+            continue
+        owners = by_stem.get(upload_files.stem(name), [])
+        if problem and len(owners) == 1 and owners[0].pdf_name is None:
+            # The invoice is refused with its PDF: published without it, it could not
+            # get it later (the same invoice again is "already present").
+            owners[0].pdf_name = name
+            owners[0].problem = owners[0].problem or batch_problem(problem)
+            continue
+        code = problem or (
+            "pdf_without_invoice"
+            if not owners
+            else "pdf_ambiguous"
+            if len(owners) > 1
+            else "pdf_twice"
+            if owners[0].pdf_name is not None
+            else None
+        )
+        if code is None:
+            owners[0].pdf, owners[0].pdf_name = data or None, name
+        else:
+            out.append(BatchFile(name, None, problem=batch_problem(code)))
+    return out
+
+
+def _too_many(limits: dict) -> ApiProblem:
+    return ApiProblem(
+        413,
+        "too_many_files",
+        f"A batch may hold at most {limits['files']} files, counting those inside a zip.",
+    )

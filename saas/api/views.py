@@ -14,8 +14,8 @@ from saas.api import schemas, services
 from saas.api.openapi import document
 from saas.api.services import ApiProblem
 from saas.extensions import csrf
-from saas.portal import publishing
-from saas.storage import MIME, serve
+from saas.portal import batch, publishing
+from saas.storage import MIME, StorageError, serve
 from saas.tenancy import current_tenant
 
 bp = Blueprint("api", __name__)
@@ -121,6 +121,35 @@ def upload_invoice():
     response = answer(body, 201 if result.any_created else 200)
     response.headers["Location"] = url_for("api.invoice", invoice_id=first.id)
     return response
+
+
+@bp.post(f"{PREFIX}/invoices/batch")
+def upload_batch():
+    user = signed_key_user()
+    services.require(user, "invoices.upload")
+    limit = services.batch_limits()["request_bytes"]
+    if request.content_length is not None and request.content_length > limit:
+        raise _batch_too_large(limit)
+    request.max_content_length = limit  # also for a body sent without a length
+    parts = request.files.getlist("files")
+    if not parts:
+        raise ApiProblem(
+            400, "missing_file", "Send the invoice files (XML, PDF, zip) in the field files."
+        )
+    files = services.batch_files(parts)
+    try:
+        outcomes = batch.publish_batch(current_tenant, files, source="api", user_id=user.id)
+    except StorageError:
+        raise ApiProblem(
+            503, "storage_unavailable", "The files could not be stored: nothing was published."
+        ) from None
+    return answer(schemas.BatchResult.of(outcomes))
+
+
+def _batch_too_large(limit: int) -> ApiProblem:
+    return ApiProblem(
+        413, "too_large", f"A batch request may have at most {limit / (1024 * 1024):.0f} MB."
+    )
 
 
 def _too_large() -> ApiProblem:

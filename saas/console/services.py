@@ -1,5 +1,5 @@
-"""The staff console: dashboard figures, the invoices search, settings (bulk uploads are
-in `console.uploads`).
+"""The staff console: dashboard figures, settings (the invoices search is in
+`console.search`, bulk uploads in `console.uploads`).
 
 Reads start from `portal.visibility.staff_invoices(user)`, the one scope of what a staff
 user may see.
@@ -7,26 +7,24 @@ user may see.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import cast
 
-from sqlalchemy import ScalarResult, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from saas import audit, clock, textsearch
 from saas.audit import AuditEvent
 from saas.auth.models import User
 from saas.companies import Company, membership
 from saas.console.audit_texts import mentioned_users
-from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
 from saas.extensions import db
 from saas.portal import visibility
-from saas.portal.models import Invoice
+from saas.portal.models import PENDING, Invoice
 from saas.storage import get_storage, tenant_key
-from saas.tenancy import current_tenant
 
 # --- dashboard ---------------------------------------------------------------------
 
@@ -50,41 +48,57 @@ def _month_start(day: date, back: int) -> date:
 
 
 def dashboard(user: User, months: int = 12) -> Dashboard:
-    """Invoices published per month (last `months`), downloaded against pending, per issuer."""
-    # Downloaded: every file of the invoice (Invoice.downloaded), not just one of them.
-    scope = visibility.staff_invoices(user).add_columns(Invoice.downloaded.label("done")).subquery()
+    """Invoices published per month (last `months`), downloaded against pending, per issuer.
+
+    Three aggregate statements, each answered from an index (ix_invoice_tenant_created,
+    ix_invoice_tenant_issuer, the partial ix_invoice_pending): no invoice row is sent to
+    Python, and the pending ones are counted from the pending entries alone.
+    """
+    scope = visibility.staff_invoices(user)
     today = clock.now().date()
-    first = _month_start(today, months - 1)
-    created: ScalarResult[datetime] = db.session.execute(
-        select(scope.c.created_at).where(scope.c.created_at >= first)
-    ).scalars()
-    counts: dict[date, int] = {}
-    for moment in created:
-        key = date(moment.year, moment.month, 1)
-        counts[key] = counts.get(key, 0) + 1
-    series = [(m, counts.get(m, 0)) for m in (_month_start(today, b) for b in range(months))]
-    series.reverse()
-    done_flag = case((scope.c.done, 1), else_=0)
-    pending_flag = case((scope.c.done, 0), else_=1)
-    # A select() of SQL functions gives rows typed Row[Any, ...], which mypy unpacks as
-    # object: the casts say what the columns are (counts and sums of integers).
-    totals = db.session.execute(
-        select(func.coalesce(func.sum(done_flag), 0), func.coalesce(func.sum(pending_flag), 0))
+    starts = [_month_start(today, back) for back in range(months - 1, -1, -1)]
+    bounds = [datetime.combine(day, time()) for day in [*starts, _month_start(today, -1)]]
+    per_month = db.session.execute(
+        scope.where(
+            Invoice.created_at >= bounds[0], Invoice.created_at < bounds[-1]
+        ).with_only_columns(
+            *(
+                func.count().filter(and_(Invoice.created_at >= lo, Invoice.created_at < hi))
+                for lo, hi in itertools.pairwise(bounds)
+            ),
+            maintain_column_froms=True,
+        )
     ).one()
-    downloaded, pending = cast("tuple[int, int]", totals)
-    issuers = db.session.execute(
-        select(Company.name, func.count(scope.c.id), func.coalesce(func.sum(pending_flag), 0))
-        .join(Company, Company.id == scope.c.issuer_company_id)
+    series = [(month, int(n)) for month, n in zip(starts, per_month, strict=True)]
+    # The ten issuers with the most invoices, and (a window over every group, taken
+    # before the LIMIT) the invoices of all of them: one pass over the tenant's index.
+    top = db.session.execute(
+        scope.join(Company, Company.id == Invoice.issuer_company_id)
+        .with_only_columns(Company.id, Company.name, func.count(), func.sum(func.count()).over())
         .group_by(Company.id, Company.name)
-        .order_by(func.count(scope.c.id).desc(), Company.name)
+        .order_by(func.count().desc(), Company.name)
         .limit(10)
     ).all()
+    total = int(top[0][3]) if top else 0
+    # The pending ones, overall and of the top issuers, in one pass over the partial index.
+    pending_rows = db.session.execute(
+        scope.where(PENDING)
+        .with_only_columns(Invoice.issuer_company_id, func.count())
+        .group_by(Invoice.issuer_company_id)
+    ).all()
+    # Rows of SQL functions are typed Row[Any, ...]: the casts say what the columns are.
+    pending_by_issuer = {
+        issuer: int(n) for issuer, n in cast("list[tuple[int, int]]", pending_rows)
+    }
+    pending = sum(pending_by_issuer.values())
     return Dashboard(
         months=series,
-        downloaded=int(downloaded),
-        pending=int(pending),
+        # Downloaded: every file of the invoice (Invoice.downloaded), not just one of them.
+        downloaded=total - pending,
+        pending=pending,
         issuers=[
-            (name, int(n), int(p)) for name, n, p in cast("list[tuple[str, int, int]]", issuers)
+            (name, int(n), pending_by_issuer.get(cid, 0))
+            for cid, name, n, _ in cast("list[tuple[int, str, int, int]]", top)
         ],
     )
 
@@ -115,38 +129,6 @@ def save_issuer_company(tenant, by: User, *, tax_id: str, name: str, email: str 
     db.session.flush()
     audit.record("company.saved", user_id=by.id, company=company.id, tax_id=tax_id)
     return company
-
-
-# --- the invoices of every customer --------------------------------------------------
-
-PAGE_SIZE = 50
-
-
-def search_invoices(user: User, *, text="", start=None, end=None, cursor=None):
-    """A page of the tenant's invoices, newest first by keyset; `text` matches the
-    number, the customer's name or its tax id. Returns (invoices, next_cursor)."""
-    query = visibility.staff_invoices(user).where(*visibility.issue_date_range(start, end))
-    text = (text or "").strip()
-    if text:
-        query = query.where(_matches(text))
-    return visibility.newest_first(query, cursor, PAGE_SIZE)
-
-
-def _matches(text: str):
-    """The invoices whose number or customer name holds `text` (accents and case aside),
-    or whose customer's tax id holds it as typed with dots, spaces or a check digit."""
-    needle = textsearch.fold(text)
-    by_customer = [textsearch.contains(textsearch.folded(Company.name), needle)]
-    compact = textsearch.compact_tax_id(text)
-    if compact:
-        by_customer.append(textsearch.contains(textsearch.compacted(Company.tax_id), compact))
-    with contextlib.suppress(InvalidTaxId):  # a whole tax id in another spelling
-        by_customer.append(Company.tax_id == normalize_tax_id(current_tenant.country, text))
-    customers = select(Company.id).where(or_(*by_customer))
-    return or_(
-        textsearch.contains(textsearch.folded(Invoice.number), needle),
-        Invoice.customer_company_id.in_(customers),
-    )
 
 
 # --- tenant settings ---------------------------------------------------------------------

@@ -168,6 +168,13 @@ class Reader:
         try:
             archive = self.archive(entry.key)
             info = archive.infolist()[entry.member]
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error):
+            return None, "bad_zip"
+        return self.read_member(archive, info)
+
+    def read_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo):
+        """(bytes, None) or (None, problem code) for one member of an open zip."""
+        try:
             allowed = self.allowed(info.compress_size)
             if self.expanded + min(info.file_size, allowed) > self.limits["expanded_bytes"]:
                 return None, "expanded_too_big"
@@ -229,6 +236,35 @@ def _entry(name: str, key: str, index: int, member: zipfile.ZipInfo, reader) -> 
     elif member.flag_bits & 0x1:
         entry.problem = "bad_zip"  # encrypted
     return entry
+
+
+def zip_files(file: BinaryIO, limits: dict) -> list[tuple[str, bytes | None, str | None]]:
+    """Every file of one zip held by the caller (the API's batch), read with the bulk
+    upload's bounds: [(name, bytes, None) or (name, None, problem code)]. Raises
+    UploadError("too_many") when it holds more than `limits["files"]`, "bad_zip" when it
+    is no zip."""
+    reader = Reader(None, "", limits)
+    try:
+        archive = _open_zip(file)
+    except TooManyEntries:
+        raise UploadError("too_many") from None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        raise UploadError("bad_zip") from None
+    out: list[tuple[str, bytes | None, str | None]] = []
+    with archive:
+        for index, member in enumerate(archive.infolist()):
+            name = file_name(member.filename)
+            if member.is_dir() or not name or name.startswith(".") or "__MACOSX" in member.filename:
+                continue
+            if len(out) >= limits["files"]:
+                raise UploadError("too_many")
+            entry = _entry(name, "", index, member, reader)
+            if entry.problem is not None:
+                out.append((name, None, entry.problem))
+                continue
+            data, problem = reader.read_member(archive, member)
+            out.append((name, data, problem))
+    return out
 
 
 class TooManyEntries(Exception):

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from saas import audit, textsearch
 from saas.companies import Company
+from saas.console import search
 from saas.console import services as console
 from saas.console.blueprint import bp, staff
 from saas.htmx import htmx_target, is_htmx, render
@@ -43,7 +44,7 @@ def invoices():
         errors["to"] = _("The end date is before the start date.")
     rows, next_cursor = [], None
     if not errors:
-        rows, next_cursor = console.search_invoices(
+        rows, next_cursor = search.search_invoices(
             staff(),
             text=text,
             start=start,

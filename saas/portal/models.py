@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Computed,
     ForeignKey,
     Index,
     Numeric,
@@ -46,6 +47,10 @@ class Invoice(TenantScoped, Model):
     issuer_company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     customer_company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
     number: Mapped[str] = mapped_column(String(64))
+    # The number as the console's search compares it: computed by the database, so that
+    # no way of inserting invoices (one, or a batch in bulk) can leave it out. Numbers
+    # are ASCII in every format the portal reads: lower case is their folding.
+    search_number: Mapped[str] = mapped_column(String(64), Computed("lower(number)"))
     kind: Mapped[str] = mapped_column(String(16))  # invoice | credit_note | debit_note
     issue_date: Mapped[date]
     currency: Mapped[str] = mapped_column(String(3))
@@ -95,6 +100,35 @@ class Invoice(TenantScoped, Model):
         safe = re.sub(r"[^A-Za-z0-9._-]+", "-", self.number).strip("-.") or str(self.id)
         return f"{self.issue_date.isoformat()}_{safe}.{ext}"
 
+
+# An invoice with a file not downloaded yet: the negation of `Invoice.downloaded`, spelt
+# as the partial index below states it, so that the planner matches the two.
+PENDING = or_(
+    Invoice.xml_downloaded_at.is_(None),
+    and_(Invoice.pdf_key.is_not(None), Invoice.pdf_downloaded_at.is_(None)),
+)
+# The "Pending downloads" badge and the dashboard's pending figures count only the
+# invoices still pending: an index-only scan of these entries, whatever the history.
+Index(
+    "ix_invoice_pending",
+    Invoice.tenant_id,
+    Invoice.customer_company_id,
+    Invoice.issuer_company_id,
+    postgresql_where=PENDING,
+    sqlite_where=PENDING,
+)
+# The dashboard's figures per month and per issuer, counted from the index alone.
+Index("ix_invoice_tenant_created", Invoice.tenant_id, Invoice.created_at, Invoice.issuer_company_id)
+Index("ix_invoice_tenant_issuer", Invoice.tenant_id, Invoice.issuer_company_id)
+# The console's list and search, newest first by keyset over the whole tenant.
+Index("ix_invoice_tenant_issue_date", Invoice.tenant_id, Invoice.issue_date, Invoice.id)
+# The console's search by the start of a number (saas.textsearch.starts_with).
+Index(
+    "ix_invoice_number_prefix",
+    Invoice.tenant_id,
+    Invoice.search_number,
+    postgresql_ops={"search_number": "text_pattern_ops"},
+)
 
 FILE_KINDS = ("xml", "pdf")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -91,6 +92,37 @@ def publish(
     user_id: int | None = None,
 ) -> Published:
     """Add every invoice in `xml` for `tenant`: all of them or, raising, none."""
+    uploader = db.session.get(User, user_id) if user_id else None
+    issuers = assigned_issuers(uploader)
+    records, email = checked_records(tenant, xml, pdf, email, issuers)
+    result = Published()
+    # A limited uploader vouches only for their own issuers' invoices: a recipient they
+    # add sees only those (see visible_invoices).
+    limited = issuers is not None
+    stored: list[str] = []
+    # A FatturaPA file's invoices, all or none; one invoice has _publish_one's savepoint.
+    together = db.session.begin_nested() if len(records) > 1 else nullcontext()
+    try:
+        with together:
+            for record in records:
+                invoice, created = _publish_one(
+                    tenant, record, xml, pdf, email, source, user_id, stored, limited=limited
+                )
+                result.invoices.append(invoice)
+                result.created.append(created)
+                if created and email is None and invoice.customer.mail_problem == INVALID_ADDRESS:
+                    result.invalid_addresses.append(invoice.customer.mail_problem_detail)
+    except Exception:
+        _remove_files(stored)
+        raise
+    return result
+
+
+def checked_records(
+    tenant, xml: bytes, pdf: bytes | None, email: str | None, issuers: list[Company] | None
+) -> tuple[list[InvoiceRecord], str | None]:
+    """The invoices of `xml` and the checked `email`, or PublishError: what a single
+    upload and every file of a batch must pass before anything is stored."""
     try:
         records = read_invoices(xml)
     except EInvoiceError as error:
@@ -102,8 +134,6 @@ def publish(
             raise PublishError(str(error), "invalid_email", address=email[:100]) from None
     if pdf is not None and not pdf.startswith(PDF_MAGIC):
         raise PublishError("the PDF file is not a PDF document", "not_pdf")
-    uploader = db.session.get(User, user_id) if user_id else None
-    issuers = assigned_issuers(uploader)
     allowed = None if issuers is None else {c.tax_id for c in issuers}
     for record in records:
         # The country first: another country's invoice is no issuer's of this tenant.
@@ -128,25 +158,7 @@ def publish(
                 issuer=record.issuer_name[:100],
                 companies=", ".join(sorted(c.name for c in issuers or ())),
             )
-    result = Published()
-    # A limited uploader vouches only for their own issuers' invoices: a recipient they
-    # add sees only those (see visible_invoices).
-    limited = issuers is not None
-    stored: list[str] = []
-    try:
-        with db.session.begin_nested():  # a FatturaPA file's several invoices, or none
-            for record in records:
-                invoice, created = _publish_one(
-                    tenant, record, xml, pdf, email, source, user_id, stored, limited=limited
-                )
-                result.invoices.append(invoice)
-                result.created.append(created)
-                if created and email is None and invoice.customer.mail_problem == INVALID_ADDRESS:
-                    result.invalid_addresses.append(invoice.customer.mail_problem_detail)
-    except Exception:
-        _remove_files(stored)
-        raise
-    return result
+    return records, email
 
 
 def _remove_files(keys: list[str]) -> None:
@@ -204,29 +216,43 @@ def _publish_one(
 
 
 def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, limited) -> Invoice:
-    known = {
-        c.tax_id: c
-        for c in db.session.scalars(
-            select(Company).where(
-                Company.tax_id.in_((record.issuer_tax_id, record.customer_tax_id)),
-            )
-        )
-    }
-    issuer = _company(tenant, record.issuer_tax_id, record.issuer_name, "issuer", None, known)
+    both = Company.tax_id.in_((record.issuer_tax_id, record.customer_tax_id))
+    known = {c.tax_id: c for c in db.session.scalars(select(Company).where(both))}
+    issuer, customer, xml_address = parties(tenant, record, email, limited, known)
+    xml_key, pdf_key = store_files(tenant, xml, pdf, stored)
+    invoice = invoice_row(tenant, record, issuer, customer, xml, pdf, xml_key, pdf_key)
+    db.session.add(invoice)
+    recipients = recipients_of(tenant, customer, email or xml_address, issuer, limited)
+    db.session.flush()
+    audit.record("invoice.published", user_id=user_id, invoice_id=invoice.id, source=source)
+    for recipient in recipients:
+        if not onboard(tenant, recipient, first_invoice=invoice):
+            notify(tenant, recipient, invoice)
+    return invoice
+
+
+def parties(tenant, record, email, limited: bool, known: dict, *, flush: bool = True):
+    """The record's issuer and customer companies (found in `known`, or new) and the
+    address its XML names: (issuer, customer, address or None). The customer's mail
+    problem follows what this upload says."""
+    issuer = _company(
+        tenant, record.issuer_tax_id, record.issuer_name, "issuer", None, known, flush
+    )
     xml_address, problem = _xml_address(record)
+    # A limited uploader's address never becomes the company's registered one.
+    registered = None if limited else xml_address
     customer = _company(
-        tenant,
-        record.customer_tax_id,
-        record.customer_name,
-        "customer",
-        # A limited uploader's address never becomes the company's registered one.
-        None if limited else xml_address,
-        known,
+        tenant, record.customer_tax_id, record.customer_name, "customer", registered, known, flush
     )
     if email or xml_address or problem:
         customer.mail_problem = INVALID_ADDRESS if problem and not email else None
         customer.mail_problem_detail = problem[:300] if problem and not email else None
-    # Files first, under keys we make; a refused write removes them again.
+    return issuer, customer, xml_address
+
+
+def store_files(tenant, xml: bytes, pdf: bytes | None, stored: list[str]):
+    """Files first, under keys we make (appended to `stored`, so that a refused write
+    removes them again): (xml_key, pdf_key or None)."""
     folder = uuid.uuid4().hex
     storage = get_storage()
     xml_key = tenant_key(tenant.id, "invoices", folder, "invoice.xml")
@@ -237,7 +263,12 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, li
         pdf_key = tenant_key(tenant.id, "invoices", folder, "invoice.pdf")
         storage.put(pdf_key, pdf, "application/pdf")
         stored.append(pdf_key)
-    invoice = Invoice(
+    return xml_key, pdf_key
+
+
+def invoice_row(tenant, record, issuer, customer, xml, pdf, xml_key, pdf_key) -> Invoice:
+    """The invoice's row (not added) for a stored XML and PDF."""
+    return Invoice(
         tenant_id=tenant.id,
         issuer=issuer,
         customer=customer,
@@ -258,14 +289,6 @@ def _add_invoice(tenant, record, xml, pdf, email, source, user_id, stored, *, li
         pdf_size=len(pdf) if pdf is not None else None,
         pdf_crc32=zlib.crc32(pdf) if pdf is not None else None,
     )
-    db.session.add(invoice)
-    recipients = _recipients(tenant, customer, email or xml_address, issuer, limited)
-    db.session.flush()
-    audit.record("invoice.published", user_id=user_id, invoice_id=invoice.id, source=source)
-    for recipient in recipients:
-        if not onboard(tenant, recipient, first_invoice=invoice):
-            notify(tenant, recipient, invoice)
-    return invoice
 
 
 def _xml_address(record: InvoiceRecord) -> tuple[str | None, str | None]:
@@ -284,21 +307,23 @@ def fitting(value: str, column) -> str:
     return value[: cast(String, column.type).length]
 
 
-def _company(tenant, tax_id: str, name: str, kind: str, email: str | None, known) -> Company:
-    """The tenant's company with this tax id (from `known`, looked up together), or new."""
+def _company(tenant, tax_id, name, kind, email, known, flush: bool = True) -> Company:
+    """The tenant's company with this tax id (from `known`, looked up together), or new
+    (flushed at once unless a batch flushes its new companies together)."""
     company = known.get(tax_id)
     if company is None:
         name = fitting(name, Company.__table__.c.name)  # an XML's name may be any length
         company = Company(tenant_id=tenant.id, tax_id=tax_id, name=name, kind=kind, email=email)
         db.session.add(company)
-        db.session.flush()
+        if flush:
+            db.session.flush()
         known[tax_id] = company
     elif email and not company.email:
         company.email = email
     return company
 
 
-def _recipients(tenant, company: Company, email, issuer: Company, limited: bool) -> list[User]:
+def recipients_of(tenant, company: Company, email, issuer: Company, limited: bool) -> list[User]:
     """Who is told about a new invoice of `company`.
 
     With an address: its recipient, created (and later onboarded) on first use and

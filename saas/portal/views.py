@@ -7,7 +7,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from saas import audit, clock
 from saas.auth import services as auth_services
@@ -21,6 +21,7 @@ from saas.htmx import htmx_target, is_htmx, render
 from saas.i18n import parse_day
 from saas.portal import exports, visibility
 from saas.portal.models import DownloadEvent, ExportJob, Invoice
+from saas.routing import MAX_ID
 from saas.storage import MIME, serve
 from saas.tenancy import current_tenant
 
@@ -44,19 +45,18 @@ def invoices():
     if start and end and start > end:
         errors["to"] = _("The end date is before the start date.")
     rows, next_cursor = ([], None)
+    scope = visibility.visible_invoices(user, company_id)
     if not errors:
         rows, next_cursor = visibility.list_page(
             user,
-            company_id=company_id,
+            scope=scope,
             start=start,
             end=end,
             cursor=visibility.decode_cursor(request.args.get("cursor")),
         )
     filters = {"company": company_id, "from": start, "to": end}
     # Invoices with a file not downloaded yet: what "Pending downloads" zips.
-    pending = db.session.scalar(
-        visibility.pending(user, company_id).with_only_columns(func.count(Invoice.id))
-    )
+    pending = visibility.pending_count(user, scope=scope)
     context = {
         "companies": companies,
         "company_id": company_id,
@@ -226,3 +226,16 @@ def kind_label(kind: str) -> str:
         "credit_note": _("Credit note"),
         "debit_note": _("Debit note"),
     }.get(kind, kind)
+
+
+@bp.app_template_global()
+def id_url(endpoint: str, invoice_id: int, **values) -> str:
+    """`url_for(endpoint, invoice_id=invoice_id, **values)`, built once per page and
+    endpoint and then filled with each row's id: a list builds three URLs per row."""
+    # Kept with the request (not `g`, which an app context may share between requests).
+    cache = request.environ.setdefault("saas.id_urls", {})
+    key = (endpoint, tuple(sorted(values.items())))
+    if key not in cache:
+        cache[key] = url_for(endpoint, invoice_id=MAX_ID, **values).rpartition(str(MAX_ID))
+    head, _, tail = cache[key]
+    return f"{head}{int(invoice_id)}{tail}"

@@ -7,13 +7,24 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from saas import clock
 from saas.auth.models import User
 from saas.companies import Company, membership
 from saas.extensions import db
-from saas.portal.models import FILE_KINDS, DownloadEvent, Invoice, undownloaded_files
+from saas.portal.models import FILE_KINDS, PENDING, DownloadEvent, Invoice, undownloaded_files
 from saas.routing import MAX_ID
 
 
@@ -95,9 +106,14 @@ def invoice_for(user: User, invoice_id) -> Invoice | None:
     return db.session.scalars(visible_invoices(user).where(Invoice.id == invoice_id)).first()
 
 
-def list_page(user: User, *, company_id=None, start=None, end=None, cursor=None):
-    """One page of the user's invoices, newest first; returns (invoices, next_cursor)."""
-    query = visible_invoices(user, company_id).where(*issue_date_range(start, end))
+def list_page(user: User, *, company_id=None, start=None, end=None, cursor=None, scope=None):
+    """One page of the user's invoices, newest first; returns (invoices, next_cursor).
+
+    `scope`: `visible_invoices(user, company_id)` if the caller has it already (the list
+    page counts the pending ones of the same scope: its links are read once)."""
+    if scope is None:
+        scope = visible_invoices(user, company_id)
+    query = scope.where(*issue_date_range(start, end))
     return newest_first(query, cursor, PAGE_SIZE)
 
 
@@ -172,8 +188,19 @@ def _has_file(kind: str) -> list[ColumnElement[bool]]:
 
 
 def pending(user: User, company_id=None) -> Select:
-    """A SELECT of the user's invoices with a file not downloaded yet."""
-    return visible_invoices(user, company_id).where(~Invoice.downloaded)
+    """A SELECT of the user's invoices with a file not downloaded yet (the partial index
+    ix_invoice_pending holds exactly those)."""
+    return visible_invoices(user, company_id).where(PENDING)
+
+
+def pending_count(user: User, company_id=None, *, scope=None) -> int:
+    """How many of the user's invoices have a file not downloaded yet: COUNT(*) so that
+    the partial index alone answers, its cost the pending ones', not the history's.
+    `scope` as for `list_page`."""
+    if scope is None:
+        scope = visible_invoices(user, company_id)
+    query = scope.where(PENDING).with_only_columns(func.count(), maintain_column_froms=True)
+    return db.session.scalar(query) or 0
 
 
 PENDING_COLUMNS = (

@@ -182,6 +182,18 @@ def _forget(conn, *args) -> None:
     conn.info.pop(_APPLIED, None)
 
 
+# What a transaction that has set nothing carries: the policies read an unset setting as
+# no tenant and not spanning, so a request's first statement (its tenant's lookup) needs
+# no set_config round trip of its own.
+_UNSET = ("", "off")
+
+
+def _fresh(conn, *args) -> None:
+    """A transaction that begins (or a connection back from the pool) carries no setting.
+    A rolled-back savepoint is different: it restores what was set before it (_forget)."""
+    conn.info[_APPLIED] = _UNSET
+
+
 _SAVEPOINT_STATEMENTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
@@ -204,12 +216,13 @@ def install_row_level_security(engine: Engine) -> None:
 
     # Transaction-local settings end with the transaction (or a rolled-back savepoint),
     # and a connection back from the pool was rolled back without telling `conn`.
-    for name in ("commit", "rollback", "rollback_savepoint", "begin"):
-        event.listen(engine, name, _forget)
+    for name in ("commit", "rollback", "begin"):
+        event.listen(engine, name, _fresh)
+    event.listen(engine, "rollback_savepoint", _forget)
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection, record, proxy):
-        record.info.pop(_APPLIED, None)
+        record.info[_APPLIED] = _UNSET  # the pool rolled it back when it came in
 
     @event.listens_for(engine, "first_connect")
     def _warn_if_rls_is_bypassed(dbapi_connection, record):

@@ -327,6 +327,7 @@ def test_the_openapi_document(app, tenants):
         "/api-keys",
         "/credentials",
         "/invoices",
+        "/invoices/batch",
         "/invoices/{invoice_id}",
         "/invoices/{invoice_id}/pdf",
         "/invoices/{invoice_id}/xml",

@@ -58,7 +58,12 @@ def test_the_api_answers_as_its_document_says(live_api, mode):
     basic = base64.b64encode(f"{email}:{PASSWORD}".encode()).decode()
     operations = [result.ok() for result in schema.get_all_operations()]
     labels = {f"{o.method.upper()} {o.path}" for o in operations}
-    assert {"POST /api-keys", "POST /invoices", "GET /invoices/{invoice_id}/xml"} <= labels, labels
+    assert {
+        "POST /api-keys",
+        "POST /invoices",
+        "POST /invoices/batch",
+        "GET /invoices/{invoice_id}/xml",
+    } <= labels, labels
     for operation in operations:
         excluded = []
         if operation.path == "/api-keys":
@@ -70,6 +75,11 @@ def test_the_api_answers_as_its_document_says(live_api, mode):
             headers = {"Authorization": f"Bearer {key}"}
             # The document can say "a file", not "a valid e-invoice": generated files are
             # answered 422 (documented) and cannot be expected to publish.
+            excluded = [positive_data_acceptance]
+        elif operation.path == "/invoices/batch":
+            headers = {"Authorization": f"Bearer {key}"}
+            # Nor "a part with a file name": generated parts often have none, so they are
+            # no files and the batch is answered 400 missing_file (documented).
             excluded = [positive_data_acceptance]
         else:
             headers = {"Authorization": f"Bearer {key}"}
