@@ -188,52 +188,54 @@ def purchase(purchase_id: int):
     return _review(_purchase_or_404(purchase_id))
 
 
+def _decide(purchase_id: int, form, form_name: str, field: str, decide, bad_text: str, done):
+    """An operator's decision on a pending purchase, taken once (purchases.* claim the
+    row): the form re-shown with 422 when its one field cannot be used, a flash when
+    someone else decided first, else `done()`'s message."""
+    purchase = _purchase_or_404(purchase_id)
+    if not form.validate():
+        return _review(purchase, status=422, **{form_name: form})
+    try:
+        with as_tenant(purchase.tenant):  # its seats and its Administrators
+            decide(purchase, g.operator, form[field].data)
+    except ledger.SeatError as problem:
+        if problem.code != "not_pending":
+            form[field].errors = [bad_text]
+            return _review(purchase, status=422, **{form_name: form})
+        flash(_("This purchase is no longer pending."), "error")
+    else:
+        flash(done(purchase), "success")
+    return redirect(url_for("platform.index"), 303)
+
+
 @bp.post("/platform/purchases/<id:purchase_id>/activate")
 @operators_only
 def activate(purchase_id: int):
-    purchase = _purchase_or_404(purchase_id)
-    form = ActivatePurchaseForm()
-    if not form.validate():
-        return _review(purchase, activate_form=form, status=422)
-    try:
-        with as_tenant(purchase.tenant):  # its seats, its Administrators told
-            purchases.activate_purchase(purchase, g.operator, form.payment_reference.data)
-    except ledger.SeatError as problem:
-        if problem.code != "not_pending":
-            form.payment_reference.errors = [_("Write the reference on one line.")]
-            return _review(purchase, activate_form=form, status=422)
-        flash(_("This purchase is no longer pending."), "error")
-    else:
-        flash(
-            ngettext(
-                "%(num)s extra user activated for %(tenant)s.",
-                "%(num)s extra users activated for %(tenant)s.",
-                purchase.quantity,
-                tenant=purchase.tenant.name,
-            ),
-            "success",
-        )
-    return redirect(url_for("platform.index"), 303)
+    return _decide(
+        purchase_id,
+        ActivatePurchaseForm(),
+        "activate_form",
+        "payment_reference",
+        purchases.activate_purchase,
+        _("Write the reference on one line."),
+        lambda purchase: ngettext(
+            "%(num)s extra user activated for %(tenant)s.",
+            "%(num)s extra users activated for %(tenant)s.",
+            purchase.quantity,
+            tenant=purchase.tenant.name,
+        ),
+    )
 
 
 @bp.post("/platform/purchases/<id:purchase_id>/reject")
 @operators_only
 def reject(purchase_id: int):
-    purchase = _purchase_or_404(purchase_id)
-    form = RejectPurchaseForm()
-    if not form.validate():
-        return _review(purchase, reject_form=form, status=422)
-    try:
-        with as_tenant(purchase.tenant):  # its Administrators told
-            purchases.reject_purchase(purchase, g.operator, form.reason.data)
-    except ledger.SeatError as problem:
-        if problem.code != "not_pending":
-            form.reason.errors = [_("Write the reason in plain text.")]
-            return _review(purchase, reject_form=form, status=422)
-        flash(_("This purchase is no longer pending."), "error")
-    else:
-        flash(
-            _("The purchase of %(tenant)s was rejected.", tenant=purchase.tenant.name),
-            "success",
-        )
-    return redirect(url_for("platform.index"), 303)
+    return _decide(
+        purchase_id,
+        RejectPurchaseForm(),
+        "reject_form",
+        "reason",
+        purchases.reject_purchase,
+        _("Write the reason in plain text."),
+        lambda purchase: _("The purchase of %(tenant)s was rejected.", tenant=purchase.tenant.name),
+    )

@@ -21,20 +21,19 @@ from saas.auth.models import User
 from saas.companies import Company
 from saas.einvoice import InvoiceRecord
 from saas.extensions import db
+from saas.portal.invoice_files import remove_files, store_files
 from saas.portal.models import Invoice, InvoiceNotice
 from saas.portal.notices import notify
 from saas.portal.onboarding import onboard
 from saas.portal.publishing import (
-    AUTHORITY_IDS,
     INVALID_ADDRESS,
     NationalIdTaken,
     PublishError,
-    _remove_files,
     checked_records,
     invoice_row,
     parties,
     recipients_of,
-    store_files,
+    same_invoice_among,
 )
 from saas.portal.visibility import assigned_issuers
 
@@ -91,14 +90,14 @@ def publish_batch(
         except IntegrityError:
             # Another writer added one of these invoices, companies or recipients just
             # now: start again from what they committed.
-            _remove_files(stored)
+            remove_files(stored)
             for outcome, _item, _records in ready:
                 outcome.status, outcome.invoices, outcome.error = "refused", [], None
                 outcome.invalid_addresses = []
             if attempt == 2:
                 raise
         except BaseException:
-            _remove_files(stored)
+            remove_files(stored)
             raise
     raise AssertionError("unreachable")
 
@@ -170,16 +169,5 @@ def _publish_ready(tenant, ready, source, user_id, limited: bool, stored: list[s
 
 
 def _same(published: dict[str, list[Invoice]], record: InvoiceRecord) -> Invoice | None:
-    """As publishing._same_invoice, from the batch's one lookup (and its own new rows)."""
-    found = published.get(record.national_id, [])
-    for invoice in found:
-        if invoice.issuer.tax_id == record.issuer_tax_id:
-            return invoice
-    if found and record.format in AUTHORITY_IDS:
-        raise NationalIdTaken(
-            f"the national id {record.national_id} belongs to an invoice of another issuer",
-            "national_id_taken",
-            record.format,
-            national_id=record.national_id,
-        )
-    return None
+    """publishing's rule, over the batch's one lookup (and its own new rows)."""
+    return same_invoice_among(record, published.get(record.national_id, []))

@@ -9,7 +9,6 @@ same issuer returns the existing invoice unchanged; from another issuer it is a 
 from __future__ import annotations
 
 import hashlib
-import uuid
 import zlib
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -24,11 +23,11 @@ from saas.auth.services import active_recipients, unique_username
 from saas.companies import Company, membership
 from saas.einvoice import EInvoiceError, InvoiceRecord, read_invoices
 from saas.extensions import db
+from saas.portal.invoice_files import remove_files, store_files
 from saas.portal.models import Invoice
 from saas.portal.notices import notify
 from saas.portal.onboarding import onboard
 from saas.portal.visibility import assigned_issuers
-from saas.storage import get_storage, tenant_key
 from saas.validation import InvalidEmail, email_address
 
 PDF_MAGIC = b"%PDF-"
@@ -113,7 +112,7 @@ def publish(
                 if created and email is None and invoice.customer.mail_problem == INVALID_ADDRESS:
                     result.invalid_addresses.append(invoice.customer.mail_problem_detail)
     except Exception:
-        _remove_files(stored)
+        remove_files(stored)
         raise
     return result
 
@@ -161,11 +160,6 @@ def checked_records(
     return records, email
 
 
-def _remove_files(keys: list[str]) -> None:
-    for key in keys:
-        get_storage().delete(key)
-
-
 def _same_invoice(record: InvoiceRecord) -> Invoice | None:
     """The invoice already published as this record: same issuer and national id.
 
@@ -175,6 +169,11 @@ def _same_invoice(record: InvoiceRecord) -> Invoice | None:
     found = db.session.scalars(
         select(Invoice).where(Invoice.national_id == record.national_id)
     ).all()
+    return same_invoice_among(record, found)
+
+
+def same_invoice_among(record: InvoiceRecord, found) -> Invoice | None:
+    """_same_invoice's rule over invoices already read with the record's national id."""
     for invoice in found:
         if invoice.issuer.tax_id == record.issuer_tax_id:
             return invoice
@@ -206,7 +205,7 @@ def _publish_one(
         except IntegrityError:
             # Someone else added this invoice, its company or its recipient just now:
             # start again from what they committed.
-            _remove_files(mine)
+            remove_files(mine)
             if attempt == 2:
                 raise
             continue
@@ -248,22 +247,6 @@ def parties(tenant, record, email, limited: bool, known: dict, *, flush: bool = 
         customer.mail_problem = INVALID_ADDRESS if problem and not email else None
         customer.mail_problem_detail = problem[:300] if problem and not email else None
     return issuer, customer, xml_address
-
-
-def store_files(tenant, xml: bytes, pdf: bytes | None, stored: list[str]):
-    """Files first, under keys we make (appended to `stored`, so that a refused write
-    removes them again): (xml_key, pdf_key or None)."""
-    folder = uuid.uuid4().hex
-    storage = get_storage()
-    xml_key = tenant_key(tenant.id, "invoices", folder, "invoice.xml")
-    storage.put(xml_key, xml, "application/xml")
-    stored.append(xml_key)
-    pdf_key = None
-    if pdf is not None:
-        pdf_key = tenant_key(tenant.id, "invoices", folder, "invoice.pdf")
-        storage.put(pdf_key, pdf, "application/pdf")
-        stored.append(pdf_key)
-    return xml_key, pdf_key
 
 
 def invoice_row(tenant, record, issuer, customer, xml, pdf, xml_key, pdf_key) -> Invoice:

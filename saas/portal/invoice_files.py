@@ -1,0 +1,29 @@
+"""An invoice's files in storage: written before its row, removed again when the row
+is refused. Single publishing and batch publishing both go through these two."""
+
+from __future__ import annotations
+
+import uuid
+
+from saas.storage import get_storage, tenant_key
+
+
+def store_files(tenant, xml: bytes, pdf: bytes | None, stored: list[str]):
+    """Files first, under keys we make (appended to `stored`, so that a refused write
+    removes them again): (xml_key, pdf_key or None)."""
+    folder = uuid.uuid4().hex
+    storage = get_storage()
+    xml_key = tenant_key(tenant.id, "invoices", folder, "invoice.xml")
+    storage.put(xml_key, xml, "application/xml")
+    stored.append(xml_key)
+    pdf_key = None
+    if pdf is not None:
+        pdf_key = tenant_key(tenant.id, "invoices", folder, "invoice.pdf")
+        storage.put(pdf_key, pdf, "application/pdf")
+        stored.append(pdf_key)
+    return xml_key, pdf_key
+
+
+def remove_files(keys: list[str]) -> None:
+    for key in keys:
+        get_storage().delete(key)
