@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.portal_list import build_app, postgres_database, samples, summary
+from bench.portal_list import build_app, drop_database, postgres_database, samples, summary
 
 TRADES = (
     "Ferretería", "Distribuidora", "Panadería", "Café", "Droguería", "Construcciones",
@@ -230,10 +230,7 @@ def main():
                 db.engine.dispose()
         finally:
             if name:
-                admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+                drop_database(args.postgres, name)
 
 
 if __name__ == "__main__":

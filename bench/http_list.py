@@ -32,14 +32,19 @@ from datetime import date
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, text
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from portal_list import PAGE, build_app, fill, postgres_database  # noqa: E402
+from portal_list import (  # noqa: E402
+    PAGE,
+    build_app,
+    drop_database,
+    fill,
+    postgres_database,
+)
 
 PASSWORD = "bench-password-Ñandú-42"
 HELLO = "hello_app:app"
@@ -244,10 +249,7 @@ def main():
                 process.terminate()
                 process.wait(10)
             if name:
-                admin_engine = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-                with admin_engine.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin_engine.dispose()
+                drop_database(args.postgres, name)
 
 
 if __name__ == "__main__":

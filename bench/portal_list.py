@@ -228,6 +228,14 @@ def postgres_database(server: str) -> tuple[str, str, str]:
     return name, as_role, url.render_as_string(hide_password=False)
 
 
+def drop_database(server: str, name: str) -> None:
+    """Drop a database postgres_database() made, whoever is still connected to it."""
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -266,10 +274,7 @@ def main():
                 db.engine.dispose()
         finally:
             if name:
-                admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+                drop_database(args.postgres, name)
 
 
 if __name__ == "__main__":
