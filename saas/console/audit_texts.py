@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from babel.lists import format_list
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -131,6 +131,11 @@ class _Row:
             return _("a deleted user")
         return self.people.get(ident) or _("User #%(id)s", id=ident)
 
+    def count(self, key: str) -> int:
+        """A recorded count, for choosing the plural (0 when missing)."""
+        value = self.data.get(key)
+        return int(value) if isinstance(value, int | float) else 0
+
     def number(self, key: str) -> str:
         value = self.data.get(key)
         return format_decimal(value) if isinstance(value, int | float) else "—"
@@ -173,7 +178,13 @@ def _key_rejected(r: _Row) -> str:
 def _key_revoked(r: _Row) -> str:
     if r.data.get("key"):
         return _("%(who)s revoked API key %(key)s….", who=r.actor, key=r.data["key"])
-    return _("%(count)s API keys of %(who)s were revoked.", count=r.number("count"), who=r.actor)
+    return ngettext(
+        "%(count)s API key of %(who)s was revoked.",
+        "%(count)s API keys of %(who)s were revoked.",
+        r.count("count"),
+        count=r.number("count"),
+        who=r.actor,
+    )
 
 
 SENTENCES: dict[str, Callable[[_Row], str]] = {
@@ -194,8 +205,12 @@ SENTENCES: dict[str, Callable[[_Row], str]] = {
         "%(who)s saved the issuer company %(tax_id)s.", who=r.actor, tax_id=r.text("tax_id")
     ),
     "export.abandoned": lambda r: _("%(who)s left a zip download unfinished.", who=r.actor),
-    "export.started": lambda r: _(
-        "%(who)s asked for a zip of %(count)s invoices.", who=r.actor, count=r.number("count")
+    "export.started": lambda r: ngettext(
+        "%(who)s asked for a zip of %(count)s invoice.",
+        "%(who)s asked for a zip of %(count)s invoices.",
+        r.count("count"),
+        who=r.actor,
+        count=r.number("count"),
     ),
     "google.deactivated": lambda r: _(
         "%(who)s tried to sign in with Google, but their account is deactivated.", who=r.actor
@@ -239,16 +254,23 @@ SENTENCES: dict[str, Callable[[_Row], str]] = {
         "Too many password resets asked for %(who)s: paused.", who=r.subject
     ),
     "seat.assigned": lambda r: _("%(target)s got a seat.", target=r.person("target")),
-    "seats.activated": lambda r: _(
-        "%(count)s extra users were activated.", count=r.number("quantity")
+    "seats.activated": lambda r: ngettext(
+        "%(count)s extra user was activated.",
+        "%(count)s extra users were activated.",
+        r.count("quantity"),
+        count=r.number("quantity"),
     ),
     "seats.cancelled": lambda r: _("%(who)s cancelled a purchase of extra users.", who=r.actor),
     "seats.expired": lambda r: _("Extra users expired."),
     "seats.rejected": lambda r: _(
         "A purchase of extra users was rejected: %(reason)s", reason=r.text("reason")
     ),
-    "seats.requested": lambda r: _(
-        "%(who)s asked for %(count)s extra users.", who=r.actor, count=r.number("quantity")
+    "seats.requested": lambda r: ngettext(
+        "%(who)s asked for %(count)s extra user.",
+        "%(who)s asked for %(count)s extra users.",
+        r.count("quantity"),
+        who=r.actor,
+        count=r.number("quantity"),
     ),
     "signin.deactivated": lambda r: _(
         "%(who)s tried to sign in, but their account is deactivated.", who=r.actor
@@ -278,8 +300,12 @@ SENTENCES: dict[str, Callable[[_Row], str]] = {
         present=r.number("present"),
         errors=r.number("errors"),
     ),
-    "upload.started": lambda r: _(
-        "%(who)s uploaded %(count)s files.", who=r.actor, count=r.number("files")
+    "upload.started": lambda r: ngettext(
+        "%(who)s uploaded %(count)s file.",
+        "%(who)s uploaded %(count)s files.",
+        r.count("files"),
+        who=r.actor,
+        count=r.number("files"),
     ),
     "user.created": lambda r: _("The user %(who)s was created.", who=r.actor),
     "user.deactivated": lambda r: _(
