@@ -41,6 +41,12 @@ def _errors(*codes: int) -> dict:
     return answers
 
 
+def _multipart(required: list[str], properties: dict) -> dict:
+    """A required multipart/form-data body with these fields."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
 def _json(ref: str, description: str) -> dict:
     return {
         "description": description,
@@ -149,36 +155,28 @@ def document(tenant) -> dict:
                     "operationId": "publishInvoice",
                     "summary": "Publish an invoice (idempotent on its national id)",
                     "security": [{"apiKey": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["xml"],
-                                    "properties": {
-                                        "xml": {
-                                            "type": "string",
-                                            "contentMediaType": "application/xml",
-                                            "description": "The invoice XML (or a signed "
-                                            f".xml.p7m), at most {max_file_text()}",
-                                        },
-                                        "pdf": {
-                                            "type": "string",
-                                            "contentMediaType": "application/pdf",
-                                            "description": f"Its PDF, at most {max_file_text()}",
-                                        },
-                                        "email": {
-                                            "type": "string",
-                                            "format": "email",
-                                            "description": "The recipient's address, when "
-                                            "the XML has none or another is wanted",
-                                        },
-                                    },
-                                }
-                            }
+                    "requestBody": _multipart(
+                        ["xml"],
+                        {
+                            "xml": {
+                                "type": "string",
+                                "contentMediaType": "application/xml",
+                                "description": "The invoice XML (or a signed "
+                                f".xml.p7m), at most {max_file_text()}",
+                            },
+                            "pdf": {
+                                "type": "string",
+                                "contentMediaType": "application/pdf",
+                                "description": f"Its PDF, at most {max_file_text()}",
+                            },
+                            "email": {
+                                "type": "string",
+                                "format": "email",
+                                "description": "The recipient's address, when "
+                                "the XML has none or another is wanted",
+                            },
                         },
-                    },
+                    ),
                     "responses": {
                         "201": {
                             **_json("Published", "Published now."),
@@ -249,26 +247,18 @@ def document(tenant) -> dict:
                         "the reason); what is published is committed together."
                     ),
                     "security": [{"apiKey": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["files"],
-                                    "properties": {
-                                        "files": {
-                                            "type": "array",
-                                            "minItems": 1,
-                                            "items": {"type": "string", "format": "binary"},
-                                            "description": "Files with their names "
-                                            "(.xml, .p7m, .pdf, .zip): the names pair them",
-                                        }
-                                    },
-                                }
+                    "requestBody": _multipart(
+                        ["files"],
+                        {
+                            "files": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {"type": "string", "format": "binary"},
+                                "description": "Files with their names "
+                                "(.xml, .p7m, .pdf, .zip): the names pair them",
                             }
                         },
-                    },
+                    ),
                     "responses": {
                         "200": _json("BatchResult", "One result per file, in order."),
                         **_errors(400, 401, 403, 413, 429),
