@@ -8,13 +8,12 @@ user may see.
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from typing import cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
 from saas import audit, clock, textsearch
 from saas.audit import AuditEvent
@@ -23,7 +22,7 @@ from saas.companies import Company, membership
 from saas.console.audit_texts import mentioned_users
 from saas.extensions import db
 from saas.portal import visibility
-from saas.portal.models import PENDING, Invoice
+from saas.portal.models import Invoice, MonthlyTally, PendingTally
 from saas.storage import get_storage, tenant_key
 
 # --- dashboard ---------------------------------------------------------------------
@@ -50,41 +49,38 @@ def _month_start(day: date, back: int) -> date:
 def dashboard(user: User, months: int = 12) -> Dashboard:
     """Invoices published per month (last `months`), downloaded against pending, per issuer.
 
-    Three aggregate statements, each answered from an index (ix_invoice_tenant_created,
-    ix_invoice_tenant_issuer, the partial ix_invoice_pending): no invoice row is sent to
-    Python, and the pending ones are counted from the pending entries alone.
+    Read from the tallies the database keeps (MonthlyTally, PendingTally: migration
+    0015): three statements over a row per issuer and month, or per issuer and customer,
+    never over the invoices themselves.
     """
-    scope = visibility.staff_invoices(user)
     today = clock.now().date()
     starts = [_month_start(today, back) for back in range(months - 1, -1, -1)]
-    bounds = [datetime.combine(day, time()) for day in [*starts, _month_start(today, -1)]]
-    per_month = db.session.execute(
-        scope.where(
-            Invoice.created_at >= bounds[0], Invoice.created_at < bounds[-1]
-        ).with_only_columns(
-            *(
-                func.count().filter(and_(Invoice.created_at >= lo, Invoice.created_at < hi))
-                for lo, hi in itertools.pairwise(bounds)
-            ),
-            maintain_column_froms=True,
-        )
-    ).one()
-    series = [(month, int(n)) for month, n in zip(starts, per_month, strict=True)]
+    in_scope = visibility.staff_issuers_rule(user, MonthlyTally.issuer_company_id)
+    counted = dict(
+        db.session.execute(
+            select(MonthlyTally.month, func.sum(MonthlyTally.invoices))
+            .where(in_scope, MonthlyTally.month >= starts[0])
+            .group_by(MonthlyTally.month)
+        ).all()
+    )
+    series = [(month, int(counted.get(month, 0))) for month in starts]
     # The ten issuers with the most invoices, and (a window over every group, taken
-    # before the LIMIT) the invoices of all of them: one pass over the tenant's index.
+    # before the LIMIT) the invoices of all of them.
+    invoices = func.sum(MonthlyTally.invoices)
     top = db.session.execute(
-        scope.join(Company, Company.id == Invoice.issuer_company_id)
-        .with_only_columns(Company.id, Company.name, func.count(), func.sum(func.count()).over())
+        select(Company.id, Company.name, invoices, func.sum(invoices).over())
+        .join(Company, Company.id == MonthlyTally.issuer_company_id)
+        .where(in_scope)
         .group_by(Company.id, Company.name)
-        .order_by(func.count().desc(), Company.name)
+        .having(invoices > 0)
+        .order_by(invoices.desc(), Company.name)
         .limit(10)
     ).all()
     total = int(top[0][3]) if top else 0
-    # The pending ones, overall and of the top issuers, in one pass over the partial index.
     pending_rows = db.session.execute(
-        scope.where(PENDING)
-        .with_only_columns(Invoice.issuer_company_id, func.count())
-        .group_by(Invoice.issuer_company_id)
+        select(PendingTally.issuer_company_id, func.sum(PendingTally.pending))
+        .where(visibility.staff_issuers_rule(user, PendingTally.issuer_company_id))
+        .group_by(PendingTally.issuer_company_id)
     ).all()
     # Rows of SQL functions are typed Row[Any, ...]: the casts say what the columns are.
     pending_by_issuer = {

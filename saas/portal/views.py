@@ -36,7 +36,7 @@ def signed_in_user() -> User:
 @login_required
 def invoices():
     user = signed_in_user()
-    companies = visibility.recipient_companies(user)
+    companies, links = visibility.companies_and_links(user)
     errors: dict[str, str] = {}
     company_id = request.args.get("company", type=int)
     if company_id not in {c.id for c in companies}:
@@ -45,7 +45,8 @@ def invoices():
     if start and end and start > end:
         errors["to"] = _("The end date is before the start date.")
     rows, next_cursor = ([], None)
-    scope = visibility.visible_invoices(user, company_id)
+    links = [link for link in links if company_id in (None, link.company_id)]
+    scope = visibility.visible_invoices(user, company_id, links=links)
     if not errors:
         rows, next_cursor = visibility.list_page(
             user,
@@ -56,7 +57,7 @@ def invoices():
         )
     filters = {"company": company_id, "from": start, "to": end}
     # Invoices with a file not downloaded yet: what "Pending downloads" zips.
-    pending = visibility.pending_count(user, scope=scope)
+    pending = visibility.pending_count(user, company_id, links=links)
     context = {
         "companies": companies,
         "company_id": company_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date
+from typing import NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     tuple_,
     update,
 )
@@ -24,12 +26,36 @@ from saas import clock
 from saas.auth.models import User
 from saas.companies import Company, membership
 from saas.extensions import db
-from saas.portal.models import FILE_KINDS, PENDING, DownloadEvent, Invoice, undownloaded_files
+from saas.portal.models import (
+    FILE_KINDS,
+    PENDING,
+    DownloadEvent,
+    Invoice,
+    PendingTally,
+    undownloaded_files,
+)
 from saas.routing import MAX_ID
 
 
-def recipient_companies(user: User) -> list[Company]:
-    return sorted(user.companies, key=lambda c: c.name.lower())
+class Link(NamedTuple):
+    """A recipient's tie to a company: to all its invoices, or to one issuer's only."""
+
+    company_id: int
+    issuer_company_id: int | None
+
+
+def companies_and_links(user: User) -> tuple[list[Company], list[Link]]:
+    """The recipient's companies (by name) and links, in one statement: the list page
+    needs both."""
+    rows = db.session.execute(
+        select(Company, membership.c.issuer_company_id)
+        .join(membership, membership.c.company_id == Company.id)
+        .where(membership.c.user_id == user.id)
+    ).all()
+    pairs = cast("list[tuple[Company, int | None]]", rows)
+    companies = {company.id: company for company, _ in pairs}.values()
+    links = [Link(company.id, issuer) for company, issuer in pairs]
+    return sorted(companies, key=lambda c: c.name.lower()), links
 
 
 def issue_date_range(start: date | None, end: date | None):
@@ -46,31 +72,44 @@ def issue_date_range(start: date | None, end: date | None):
 PAGE_SIZE = 25
 
 
-def visible_invoices(user: User, company_id: int | None = None):
-    """A SELECT of the invoices `user` (a recipient) may see: the one rule, used by the
-    list, the invoice page, downloads, the pending zip and its counts.
-
-    All invoices of the user's companies (or of one of them), except where the user was
-    linked to a company by a limited uploader: there only that issuer's invoices.
-    """
+def company_links(user: User, company_id: int | None = None) -> list[Link]:
+    """The user's links, or only those to `company_id`."""
     links = db.session.execute(
         select(membership.c.company_id, membership.c.issuer_company_id).where(
             membership.c.user_id == user.id
         )
     ).all()
-    if company_id is not None:
-        links = [link for link in links if link.company_id == company_id]
+    return [
+        Link(link.company_id, link.issuer_company_id)
+        for link in links
+        if company_id in (None, link.company_id)
+    ]
+
+
+def _linked(links, customer, issuer) -> ColumnElement[bool]:
+    """The rule of `visible_invoices` over any table with a customer and an issuer."""
     whole = [link.company_id for link in links if link.issuer_company_id is None]
-    criteria: list[ColumnElement[bool]] = [Invoice.customer_company_id.in_(whole)] if whole else []
+    criteria: list[ColumnElement[bool]] = [customer.in_(whole)] if whole else []
     criteria += [
-        and_(
-            Invoice.customer_company_id == link.company_id,
-            Invoice.issuer_company_id == link.issuer_company_id,
-        )
+        and_(customer == link.company_id, issuer == link.issuer_company_id)
         for link in links
         if link.issuer_company_id is not None
     ]
-    return select(Invoice).where(or_(*criteria) if criteria else false())
+    return or_(*criteria) if criteria else false()
+
+
+def visible_invoices(user: User, company_id: int | None = None, *, links=None):
+    """A SELECT of the invoices `user` (a recipient) may see: the one rule, used by the
+    list, the invoice page, downloads, the pending zip and its counts.
+
+    All invoices of the user's companies (or of one of them), except where the user was
+    linked to a company by a limited uploader: there only that issuer's invoices.
+    `links`: `company_links(user, company_id)` when the caller has read them already.
+    """
+    if links is None:
+        links = company_links(user, company_id)
+    rule = _linked(links, Invoice.customer_company_id, Invoice.issuer_company_id)
+    return select(Invoice).where(rule)
 
 
 def assigned_issuers(user) -> list[Company] | None:
@@ -83,11 +122,15 @@ def assigned_issuers(user) -> list[Company] | None:
 
 def staff_invoices(user: User) -> Select[Invoice]:
     """A SELECT of the invoices a staff user may see: the one scope of staff reads."""
-    query = select(Invoice)
+    return select(Invoice).where(staff_issuers_rule(user, Invoice.issuer_company_id))
+
+
+def staff_issuers_rule(user: User, issuer_column) -> ColumnElement[bool]:
+    """`issuer_column` is one of the issuers the staff user may see (any, unless limited)."""
     issuers = assigned_issuers(user)
-    if issuers is not None:
-        query = query.where(Invoice.issuer_company_id.in_([c.id for c in issuers] or [0]))
-    return query
+    if issuers is None:
+        return true()
+    return issuer_column.in_([c.id for c in issuers] or [0])
 
 
 def staff_invoice(user: User, invoice_id: int) -> Invoice | None:
@@ -193,14 +236,14 @@ def pending(user: User, company_id=None) -> Select:
     return visible_invoices(user, company_id).where(PENDING)
 
 
-def pending_count(user: User, company_id=None, *, scope=None) -> int:
-    """How many of the user's invoices have a file not downloaded yet: COUNT(*) so that
-    the partial index alone answers, its cost the pending ones', not the history's.
-    `scope` as for `list_page`."""
-    if scope is None:
-        scope = visible_invoices(user, company_id)
-    query = scope.where(PENDING).with_only_columns(func.count(), maintain_column_froms=True)
-    return db.session.scalar(query) or 0
+def pending_count(user: User, company_id=None, *, links=None) -> int:
+    """How many of the user's invoices have a file not downloaded yet, from the tallies
+    the database keeps (PendingTally): one row per customer and issuer, whatever the
+    number of invoices. `links` as for `visible_invoices`."""
+    if links is None:
+        links = company_links(user, company_id)
+    rule = _linked(links, PendingTally.customer_company_id, PendingTally.issuer_company_id)
+    return int(db.session.scalar(select(func.sum(PendingTally.pending)).where(rule)) or 0)
 
 
 PENDING_COLUMNS = (
