@@ -136,6 +136,17 @@ def demo():
     click.echo(f"Emails (magic links, notices) are kept at {base}/dev/outbox")
 
 
+@click.command("scheduler")
+def scheduler():
+    """Queue the periodic sweep every minute: due mail retries, lost jobs (needs REDIS_URL)."""
+    from saas.jobs import run_scheduler
+
+    try:
+        run_scheduler(current_app._get_current_object())
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst):
@@ -274,4 +285,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo)
     app.cli.add_command(worker)
+    app.cli.add_command(scheduler)
     app.cli.add_command(daily)

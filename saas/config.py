@@ -30,6 +30,8 @@ ENV_KEYS = (
     "TENANTS_DIR",
     "PROXY_HOPS",
     "MAIL_RETRY_DELAYS",
+    "MAIL_RETRY_MAX_DELAY",
+    "MAIL_GIVE_UP_AFTER",
     "UPLOAD_FILE_MAX_BYTES",
     "UPLOAD_BATCH_MAX_FILES",
     "UPLOAD_BATCH_MAX_BYTES",
@@ -114,7 +116,14 @@ def build(raw: dict, instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "en",
         "LOCALES": ("es", "it", "en"),
         "MAIL_RETRY_DELAYS": _delays(raw.get("MAIL_RETRY_DELAYS", "30,120")),
-        "MAIL_MAX_ATTEMPTS": 3,
+        # After the first steps each wait doubles, up to this; deliveries go on until
+        # MAIL_GIVE_UP_AFTER has passed since the message was written.
+        "MAIL_RETRY_MAX_DELAY": _duration(
+            "MAIL_RETRY_MAX_DELAY", raw.get("MAIL_RETRY_MAX_DELAY", "1h")
+        ),
+        "MAIL_GIVE_UP_AFTER": _duration("MAIL_GIVE_UP_AFTER", raw.get("MAIL_GIVE_UP_AFTER", "48h")),
+        # Messages one delivery job sends over one SMTP connection before it reconnects.
+        "MAIL_BATCH_SIZE": 100,
         "QUEUE_PREFIX": "",
         "WTF_CSRF_TIME_LIMIT": None,
     }
@@ -274,6 +283,27 @@ def _delays(value) -> tuple[float, ...]:
     if not delays or any(d < 0 for d in delays):
         raise ConfigError(f"MAIL_RETRY_DELAYS {value!r} must be seconds such as 30,120")
     return delays
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(name: str, value) -> float:
+    """Seconds from "90", "90s", "30m", "48h" or "2d" (or a number, from tests)."""
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = str(value).strip().lower()
+        unit = _UNITS.get(text[-1:])
+        try:
+            seconds = float(text[:-1] if unit else text) * (unit or 1)
+        except ValueError:
+            raise ConfigError(
+                f"{name} {value!r} must be a duration such as 90s, 30m or 48h"
+            ) from None
+    if seconds <= 0:
+        raise ConfigError(f"{name} {value!r} must be a duration such as 90s, 30m or 48h")
+    return seconds
 
 
 def _served_base_url(instance: Path) -> str | None:

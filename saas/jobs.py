@@ -60,16 +60,36 @@ def job_row(model: type[_Row], ident: int, task: str) -> _Row | None:
     return row
 
 
-def enqueue(task, tenant_id: int | None, *ids, delay: float | None = None) -> None:
-    """Run `task(*ids)` for `tenant_id` as a job, after the current transaction commits."""
+def enqueue(
+    task, tenant_id: int | None, *ids, delay: float | None = None, batch: int | None = None
+) -> None:
+    """Run `task(*ids)` for `tenant_id` as a job, after the current transaction commits.
+
+    `batch`: the task takes many ids; this call joins the transaction's previous call of
+    the same task and tenant while that has fewer than `batch` ids (one job sends a
+    transaction's emails over one connection), never one queued before the innermost
+    savepoint, whose rollback must drop only its own calls."""
     if not hasattr(task, "task_path"):
         raise TypeError(f"{task!r} is not a @job task")
     call = (task.task_path, task.queue, tenant_id, ids, delay)
     session = db.session()
-    if session.in_transaction():
-        session.info.setdefault(_PENDING, []).append(call)
-    else:
+    if not session.in_transaction():
         _dispatch(_the_app(), call)
+        return
+    pending = session.info.setdefault(_PENDING, [])
+    floor = max(session.info.get(_MARKS, {}).values(), default=0)
+    if batch and delay is None and len(pending) > floor:
+        path, queue, last_tenant, last_ids, last_delay = pending[-1]
+        same = (path, queue, last_tenant, last_delay) == (
+            task.task_path,
+            task.queue,
+            tenant_id,
+            None,
+        )
+        if same and len(last_ids) + len(ids) <= batch:
+            pending[-1] = (path, queue, tenant_id, last_ids + ids, None)
+            return
+    pending.append(call)
 
 
 @event.listens_for(Session, "after_commit")
@@ -214,6 +234,26 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     db.engine.dispose()
     queues = [rq_queue(app, name) for name in QUEUES]
     Worker(queues, connection=conn).work(burst=burst, with_scheduler=True)
+
+
+def run_scheduler(app: Flask) -> None:
+    """rq's cron scheduler, its own process: queues `maintenance.sweep` every minute, so
+    that due retries and lost jobs are picked up with no cron on the machine."""
+    from rq.cron import CronScheduler
+
+    from saas.maintenance import SWEEP_SECONDS, sweep
+
+    conn = redis_connection(app)
+    if conn is None:
+        raise RuntimeError("REDIS_URL is not set: run `flask outbox flush` from cron instead")
+    scheduler = CronScheduler(connection=conn)
+    scheduler.register(
+        run_task,
+        queue_name=app.config["QUEUE_PREFIX"] + sweep.queue,
+        args=(sweep.task_path, None),
+        interval=SWEEP_SECONDS,
+    )
+    scheduler.start()
 
 
 def init_app(app: Flask) -> None:

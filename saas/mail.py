@@ -2,15 +2,23 @@
 
 `send_email()` renders a message (HTML + text, in the recipient's language and the
 tenant's branding) and adds it to the outbox in the caller's transaction; once that
-commits, a `mail` job delivers it. A failed delivery is retried with backoff and,
-after MAIL_MAX_ATTEMPTS, marked `failed` for an operator (`flask outbox retry`); a
-message that cannot be built, or any other error, ends `failed` at once, never `sending`.
+commits, a `mail` job delivers it, with the other messages of the same transaction
+over one SMTP connection (MAIL_BATCH_SIZE per job). A temporary failure (4xx,
+connection refused, timeout) is tried again: MAIL_RETRY_DELAYS as the first waits, then
+doubling up to MAIL_RETRY_MAX_DELAY, with jitter, until MAIL_GIVE_UP_AFTER has passed
+since the message was written; then it is `failed`, audited, and the tenant's
+Administrators are told once per incident. A refusal for good (5xx for the address or
+the content) or a message that cannot be built ends `failed` at once, never `sending`;
+a refused address is shown on its customer's row in the console. The outbox, not the
+queue, is the truth: `sweep` (every minute from the scheduler, or `flask outbox flush`)
+queues what is due, also after Redis lost its queues.
 With MAIL_URL=outbox:// messages are only kept (status `kept`) and shown at /dev/outbox.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import smtplib
 from datetime import datetime, timedelta
 from email.errors import MessageError
@@ -23,12 +31,16 @@ from flask_babel import force_locale
 from sqlalchemy import String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas import clock
+from saas import audit, clock
+from saas.audit import AuditEvent
+from saas.auth.models import User
+from saas.companies import Company, membership
 from saas.extensions import Model, db
 from saas.jobs import enqueue, job, job_row
+from saas.mail_backends import Connection, PermanentFailure, mail_backend
 from saas.tenancy.models import TenantOptional
 from saas.tenancy.scoping import all_tenants
-from saas.transactions import checkpoint, claim
+from saas.transactions import checkpoint, claim_many
 from saas.validation import one_line
 
 log = logging.getLogger(__name__)
@@ -55,6 +67,9 @@ class OutboxMessage(TenantOptional, Model):
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
     sent_at: Mapped[datetime | None]
+    # When an operator queued it again (`flask outbox retry`): its give-up window
+    # starts there instead of at created_at.
+    retried_at: Mapped[datetime | None]
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -94,7 +109,7 @@ def send_email(to: str, template: str, *, tenant, locale: str | None = None, **c
     db.session.add(message)
     db.session.flush()
     if message.status == PENDING:
-        enqueue(deliver, message.tenant_id, message.id)
+        enqueue(deliver, message.tenant_id, message.id, batch=current_app.config["MAIL_BATCH_SIZE"])
     return message
 
 
@@ -133,69 +148,16 @@ def build_message(row: OutboxMessage) -> EmailMessage:
     return msg
 
 
-class PermanentFailure(Exception):
-    """The server refused the message for good (e.g. the recipient does not exist)."""
-
-
-class MailBackend:
-    """Where a message goes when its delivery job runs: one interface, chosen by
-    MAIL_URL, as storage is by STORAGE_URL."""
-
-    keeps_only = False  # True: messages stay in the outbox (`kept`), no job sends them
-
-    def send(self, message: EmailMessage) -> None:
-        """Hand `message` over; PermanentFailure if refused for good, OSError or
-        smtplib.SMTPException if worth trying again."""
-        raise NotImplementedError
-
-
-class OutboxOnly(MailBackend):
-    """MAIL_URL=outbox://: kept and shown at /dev/outbox, for development."""
-
-    keeps_only = True
-
-    def send(self, message: EmailMessage) -> None:
-        raise RuntimeError("the outbox backend keeps messages; it sends none")
-
-
-class Smtp(MailBackend):
-    def __init__(self, settings: dict):
-        self.settings = settings
-
-    def send(self, message: EmailMessage) -> None:
-        smtp_send(self.settings, message)
-
-
-def mail_backend() -> MailBackend:
-    """The backend of the current app's MAIL settings (read each time: tests change them)."""
-    settings = current_app.config["MAIL"]
-    return OutboxOnly() if settings["backend"] == "outbox" else Smtp(settings)
-
-
-def smtp_send(settings: dict, message: EmailMessage) -> None:
-    cls = smtplib.SMTP_SSL if settings["ssl"] else smtplib.SMTP
-    with cls(settings["host"], settings["port"], timeout=settings["timeout"]) as smtp:
-        if settings["starttls"]:
-            smtp.starttls()
-        if settings["username"]:
-            smtp.login(settings["username"], settings["password"] or "")
-        try:
-            smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused as error:
-            raise PermanentFailure(str(error)) from error
-
-
 @job(queue="mail")
-def deliver(message_id: int) -> str | None:
-    """Send one outbox message; on failure schedule a retry or mark it failed."""
-    # The job runs as the message's tenant (none for the platform's own mail).
-    if job_row(OutboxMessage, message_id, "mail.deliver") is None:
-        return None
-    # Claim the row with one conditional write, so two workers never send it twice;
-    # the lease in next_attempt_at lets `flush()` recover it if this worker dies.
-    claimed = claim(
+def deliver(*message_ids: int) -> None:
+    """Send these outbox messages over one connection; each one that fails gets its
+    retry, or ends failed."""
+    mine = [i for i in message_ids if job_row(OutboxMessage, i, "mail.deliver") is not None]
+    # Claim the rows with one conditional write, so two workers never send one twice;
+    # the lease in next_attempt_at lets `sweep()` recover them if this worker dies.
+    claimed = claim_many(
         OutboxMessage,
-        OutboxMessage.id == message_id,
+        OutboxMessage.id.in_(mine),
         OutboxMessage.status == PENDING,
         status=SENDING,
         attempts=OutboxMessage.attempts + 1,
@@ -203,15 +165,25 @@ def deliver(message_id: int) -> str | None:
     )
     checkpoint()  # the lease is taken before the slow part, in sight of other workers
     if not claimed:
-        return None
-    row = db.session.get_one(OutboxMessage, message_id)  # claimed above: it exists
-    _attempt(row)
-    return row.status
+        return
+    retries: dict[int, list[int]] = {}
+    with mail_backend().open() as connection:
+        for message_id in sorted(claimed):
+            row = db.session.get_one(OutboxMessage, message_id)  # claimed: it exists
+            if _attempt(row, connection):
+                retries.setdefault(row.attempts, []).append(row.id)
+            checkpoint()  # sent is sent: a crash later in the batch never sends it again
+    # The messages that failed together are tried again together, one job per step.
+    tenant_id = g.tenant.id if g.get("tenant") is not None else None
+    for ids in retries.values():
+        rows = [db.session.get_one(OutboxMessage, i) for i in ids]
+        enqueue(deliver, tenant_id, *ids, delay=min(_wait(r) for r in rows))
+    checkpoint()
 
 
-def _attempt(row: OutboxMessage) -> None:
-    """Send `row` once and set what follows: sent, a retry, or failed. Whatever goes
-    wrong, the row leaves `sending`: a message no code path can finish is `failed`,
+def _attempt(row: OutboxMessage, connection: Connection) -> bool:
+    """Send `row` once and set what follows: sent, a retry (true), or failed. Whatever
+    goes wrong, the row leaves `sending`: a message no code path can finish is `failed`,
     with the reason, for an operator to see, never a lease that expires forever."""
     try:
         message = build_message(row)
@@ -220,28 +192,108 @@ def _attempt(row: OutboxMessage) -> None:
         # retrying cannot help.
         row.status, row.last_error = FAILED, f"cannot be built: {error}"[:2000]
         log.error("mail %s cannot be built: %s", row.id, error)
-        return
+        return False
     try:
-        mail_backend().send(message)
+        connection.send(message)
     except PermanentFailure as error:
         row.status, row.last_error = FAILED, str(error)[:2000]
+        log.warning("mail %s refused for good: %s", row.id, error)
+        _refused(row, str(error))
     except (smtplib.SMTPException, OSError) as error:
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        delays = current_app.config["MAIL_RETRY_DELAYS"]
-        if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-            row.status = FAILED
-            log.error("mail %s failed for good after %s attempts", row.id, row.attempts)
-        else:
-            delay = delays[min(row.attempts - 1, len(delays) - 1)]
-            row.status = PENDING
-            row.next_attempt_at = clock.now() + timedelta(seconds=delay)
-            enqueue(deliver, row.tenant_id, row.id, delay=delay)
-            log.warning("mail %s attempt %s failed, retry in %ss", row.id, row.attempts, delay)
+        return _retry_or_give_up(row)
     except Exception as error:  # anything else: end it, visibly
         log.exception("mail %s could not be sent", row.id)
         row.status, row.last_error = FAILED, f"{type(error).__name__}: {error}"[:2000]
     else:
         row.status, row.sent_at, row.last_error = SENT, clock.now(), None
+    return False
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait after `attempts` failed attempts: MAIL_RETRY_DELAYS as the first
+    steps, then doubling, capped at MAIL_RETRY_MAX_DELAY, each within 10 % either way so
+    that a burst that failed together spreads out when the server is back."""
+    config = current_app.config
+    steps = config["MAIL_RETRY_DELAYS"]
+    if attempts <= len(steps):
+        wait = steps[attempts - 1]
+    else:
+        wait = steps[-1] * 2 ** min(attempts - len(steps), 32)
+    return min(wait, config["MAIL_RETRY_MAX_DELAY"]) * random.uniform(0.9, 1.1)
+
+
+def _retry_or_give_up(row: OutboxMessage) -> bool:
+    """Pending again at its next step, or, past MAIL_GIVE_UP_AFTER, failed for good.
+    The last attempt is at the give-up time itself, not a step before it."""
+    now = clock.now()
+    started = row.retried_at or row.created_at
+    give_up = started + timedelta(seconds=current_app.config["MAIL_GIVE_UP_AFTER"])
+    if now >= give_up:
+        row.status = FAILED
+        row.last_error = f"gave up after {row.attempts} attempts: {row.last_error}"[:2000]
+        log.error("mail %s failed for good after %s attempts", row.id, row.attempts)
+        _given_up(row)
+        return False
+    row.status = PENDING
+    row.next_attempt_at = min(now + timedelta(seconds=retry_delay(row.attempts)), give_up)
+    log.warning("mail %s attempt %s failed, retry at %s", row.id, row.attempts, row.next_attempt_at)
+    return True
+
+
+# --- what an operator and the tenant see of mail that did not go ------------------------
+
+MAIL_REFUSED = "refused"  # Company.mail_problem: the server refused the address for good
+INCIDENT = "mail_incident"  # the email telling Administrators that mail is not going out
+
+
+def _refused(row: OutboxMessage, reason: str) -> None:
+    """The customers whose people use this address show on their row why they were not
+    told, until the next invoice to them (publishing sets the problem anew)."""
+    audit.record(
+        "mail.refused", subject=f"email:{row.to_addr}", message=row.id, reason=reason[:300]
+    )
+    if row.tenant_id is None:
+        return
+    companies = db.session.scalars(
+        select(Company)
+        .join(membership, membership.c.company_id == Company.id)
+        .join(User, User.id == membership.c.user_id)
+        .where(User.email == row.to_addr, Company.kind == "customer")
+    ).unique()
+    for company in companies:
+        company.mail_problem = MAIL_REFUSED
+        company.mail_problem_detail = f"{row.to_addr}: {reason}"[:300]
+
+
+def _given_up(row: OutboxMessage) -> None:
+    """Audited, and the tenant's Administrators are emailed once per incident: not again
+    while an earlier notice is less than MAIL_GIVE_UP_AFTER old (an outage that made
+    thousands of messages give up is one email, not thousands)."""
+    audit.record(
+        "mail.given_up", subject=f"email:{row.to_addr}", message=row.id, attempts=row.attempts
+    )
+    tenant = g.get("tenant")
+    if tenant is None or row.template == INCIDENT:  # never an incident about the notice
+        return
+    since = clock.now() - timedelta(seconds=current_app.config["MAIL_GIVE_UP_AFTER"])
+    told = db.session.scalar(
+        select(AuditEvent.id)
+        .where(AuditEvent.event == "mail.incident", AuditEvent.created_at >= since)
+        .limit(1)
+    )
+    if told is not None:
+        return
+    audit.record("mail.incident", message=row.id)
+    link = absolute_url("console.customers", tenant=tenant.slug)
+    for admin in db.session.scalars(
+        select(User).where(User.role == "admin", User.active.is_(True), User.deleted_at.is_(None))
+    ):
+        email_user(admin, INCIDENT, tenant=tenant, message=row, link=link)
+
+
+def _wait(row: OutboxMessage) -> float:
+    return max((row.next_attempt_at - clock.now()).total_seconds(), 0) if row.next_attempt_at else 0
 
 
 @all_tenants()  # an operator's command over every tenant's outbox
@@ -255,10 +307,9 @@ def retry(message_ids=None) -> int:
 
 @all_tenants()  # an operator's command over every tenant's outbox
 def flush() -> int:
-    """Queue what is due: pending past its retry time, or stuck `sending` (a dead worker).
-
-    Run it from cron or after a Redis restart: the outbox, not the queue, is the truth.
-    """
+    """Queue what is due: pending past its retry time, or stuck `sending` past its
+    lease (a worker that died). The scheduler runs it every minute (`sweep`); an operator
+    may run it (`flask outbox flush`) after Redis lost its queues, or without Redis."""
     due = or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= clock.now())
     ids = db.session.scalars(
         select(OutboxMessage.id).where(OutboxMessage.status.in_((PENDING, SENDING)), due)
@@ -267,13 +318,14 @@ def flush() -> int:
 
 
 def _requeue(ids, reset_attempts: bool) -> int:
-    for message_id in ids:
-        row = db.session.get_one(OutboxMessage, message_id)
+    """Pending again and queued, a tenant's messages in jobs of MAIL_BATCH_SIZE."""
+    rows = [db.session.get_one(OutboxMessage, message_id) for message_id in ids]
+    for row in sorted(rows, key=lambda r: (r.tenant_id or 0, r.id)):
         row.status, row.next_attempt_at = PENDING, None
-        if reset_attempts:
-            row.attempts = 0
-        enqueue(deliver, row.tenant_id, row.id)
-    return len(ids)
+        if reset_attempts:  # an operator's retry: a new give-up window from now
+            row.attempts, row.retried_at = 0, clock.now()
+        enqueue(deliver, row.tenant_id, row.id, batch=current_app.config["MAIL_BATCH_SIZE"])
+    return len(rows)
 
 
 def init_app(app: Flask) -> None:

@@ -46,6 +46,20 @@ def claim(model, *where, **values) -> bool:
     return cast("CursorResult[Any]", result).rowcount == 1
 
 
+def claim_many(model, *where, **values) -> list[int]:
+    """`claim` for many rows in one UPDATE: the ids of the rows this caller changed
+    (RETURNING; SQLite has it since 3.35). Of two concurrent callers each row goes to
+    one: PostgreSQL re-checks `where` on a row another transaction changed."""
+    result = db.session.execute(
+        update(model)
+        .where(*where)
+        .values(**values)
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(result.scalars())
+
+
 def doom() -> None:
     """Roll this request back at its end whatever it answers (an error page after a raise)."""
     g.setdefault(_DOOMED, True)

@@ -15,6 +15,7 @@ every test that way.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import shutil
 import socket
 import subprocess
@@ -169,6 +170,7 @@ def base_config(tmp_path: Path, **overrides) -> dict:
         "TENANTS_DIR": str(ROOT / "tenants"),
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "MAIL_RETRY_DELAYS": (0.2, 0.2),
+        "MAIL_RETRY_MAX_DELAY": 0.5,
     }
     config.update(overrides)
     return config
@@ -469,11 +471,17 @@ def other_tenant(app) -> OtherTenant:
 
 
 class SmtpSink:
-    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives.
+
+    `refuse` (address -> reply) answers RCPT TO with that reply, e.g. "550 5.1.1 no such
+    user" or "451 4.2.0 try later"; `sessions` holds the client port of each message's
+    connection, so a test sees how many connections a batch used."""
 
     def __init__(self):
         self.port = free_port()
         self.messages: list = []
+        self.sessions: list[int] = []
+        self.refuse: dict[str, str] = {}
         self.controller = None
 
     def start(self):
@@ -482,10 +490,17 @@ class SmtpSink:
         sink = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if address in sink.refuse:
+                    return sink.refuse[address]
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
                 from email import message_from_bytes, policy
 
                 sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                sink.sessions.append(session.peer[1])
                 return "250 OK"
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
@@ -572,10 +587,31 @@ def flask_command(*args) -> list[str]:
     return [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", *args]
 
 
+@contextmanager
+def flask_process(command: str, env: dict, log_path: Path):
+    """`flask <command>` as its own OS process; its log is printed when it ends."""
+    log = open(log_path, "w+")  # noqa: SIM115
+    process = subprocess.Popen(
+        flask_command(command), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.seek(0)
+        print(f"--- {command} log ---\n" + log.read()[-4000:])
+        log.close()
+
+
 @pytest.fixture
-def rq_worker(clean_redis, database_url, tmp_path, smtp):
-    """A real `flask worker` process sharing the test database, storage and SMTP sink."""
-    env = flask_env(
+def worker_env(clean_redis, database_url, tmp_path, smtp) -> dict:
+    """The environment of worker and scheduler processes: the test's database,
+    storage and SMTP sink."""
+    return flask_env(
         DATABASE_URL=database_url,
         REDIS_URL=clean_redis,
         STORAGE_URL=f"file://{tmp_path / 'storage'}",
@@ -584,20 +620,23 @@ def rq_worker(clean_redis, database_url, tmp_path, smtp):
         BASE_URL="http://portal.test",
         SECRET_KEY="test-secret-key",
         MAIL_RETRY_DELAYS="1,1",
+        MAIL_RETRY_MAX_DELAY="2",
     )
-    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115
-    process = subprocess.Popen(
-        flask_command("worker"), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.seek(0)
-    print("--- worker log ---\n" + log.read()[-4000:])
-    log.close()
+
+
+@pytest.fixture
+def rq_worker(worker_env, tmp_path):
+    """A real `flask worker` process."""
+    with flask_process("worker", worker_env, tmp_path / "worker.log") as process:
+        yield process
+
+
+@pytest.fixture
+def rq_scheduler(worker_env, tmp_path):
+    """A real `flask scheduler` process (it queues the sweep every minute, the first
+    time at once)."""
+    with flask_process("scheduler", worker_env, tmp_path / "scheduler.log") as process:
+        yield process
 
 
 # --- browser -------------------------------------------------------------------

@@ -26,6 +26,27 @@ def test_only_tasks_can_be_enqueued(ctx):
 
 
 @pytest.mark.redis
+def test_one_transactions_emails_are_one_job_of_at_most_the_batch_size(
+    make_app, clean_redis, tenants
+):
+    """Mail of one transaction goes in jobs of MAIL_BATCH_SIZE ids; what a rolled-back
+    savepoint queued is dropped, the rest kept."""
+    app = make_app(REDIS_URL=clean_redis)
+    with app.app_context():
+        g.tenant = tenants["intertec"].load()
+        app.config["MAIL"] = {"backend": "smtp", "host": "127.0.0.1", "port": 1}
+        app.config["MAIL_BATCH_SIZE"] = 3
+        kept = [send_email(f"a{n}@example.com", "test", tenant=g.tenant).id for n in range(4)]
+        savepoint = db.session.begin_nested()
+        send_email("dropped@example.com", "test", tenant=g.tenant)
+        savepoint.rollback()
+        kept.append(send_email("after@example.com", "test", tenant=g.tenant).id)
+        db.session.commit()
+        queued = [job.args[2:] for job in jobs.rq_queue(app, "mail").get_jobs()]
+        assert queued == [tuple(kept[:3]), tuple(kept[3:])]
+
+
+@pytest.mark.redis
 def test_rq_queues_are_named_and_used(make_app, clean_redis, tenants):
     app = make_app(REDIS_URL=clean_redis)
     with app.app_context():
@@ -117,3 +138,22 @@ def test_real_worker_runs_the_default_and_exports_queues(
         archive = zipfile.ZipFile(io.BytesIO(get_storage().read(export.zip_key)))
         assert sorted(archive.namelist()) == ["2026-01-15_FE-1.xml", "2026-01-15_FE-2.xml"]
     assert rq_worker.poll() is None
+
+
+@pytest.mark.redis
+@pytest.mark.committed  # the worker and the scheduler are other processes
+def test_mail_whose_job_redis_lost_is_sent_by_the_sweep(
+    make_app, clean_redis, rq_worker, rq_scheduler, smtp, tenants
+):
+    """A message is pending with no job anywhere (Redis lost its queues, restarted
+    without its data): the scheduler's sweep queues it again from the outbox, and the
+    worker sends it, with no cron and no operator."""
+    app = make_app(MAIL_URL="outbox://")  # written, and no job queued for it
+    with app.app_context():
+        g.tenant = tenants["intertec"].load()
+        lost = send_email("lost@example.com", "test", tenant=g.tenant)
+        db.session.flush()
+        lost.status = "pending"
+        db.session.commit()
+        wait_until(lambda: status_of(lost.id) == SENT, timeout=40, message="the sweep's retry")
+        assert [m["To"] for m in smtp.messages] == ["lost@example.com"]

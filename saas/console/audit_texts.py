@@ -35,6 +35,9 @@ EVENT_NAMES = {
     "invoice.published": _l("Invoice published"),
     "invoice.recipient_refused": _l("Recipient refused"),
     "notice.dropped": _l("New-invoice email not sent"),
+    "mail.refused": _l("Email refused"),
+    "mail.given_up": _l("Email not delivered"),
+    "mail.incident": _l("Administrators told that mail is failing"),
     "magic_link.requested": _l("Sign-in link requested"),
     "magic_link.sent": _l("Sign-in link sent"),
     "magic_link.throttled": _l("Sign-in link paused"),
@@ -229,6 +232,18 @@ SENTENCES: dict[str, Callable[[_Row], str]] = {
         "Too many sign-in links asked for %(who)s: paused.", who=r.subject
     ),
     "magic_link.used": lambda r: _("%(who)s used a sign-in link.", who=r.actor),
+    "mail.refused": lambda r: _(
+        "The mail server refused the email to %(who)s for good: %(reason)s",
+        who=r.subject,
+        reason=str(r.data.get("reason", "")),
+    ),
+    "mail.given_up": lambda r: ngettext(
+        "The email to %(who)s was not delivered after %(num)s attempt.",
+        "The email to %(who)s was not delivered after %(num)s attempts.",
+        r.count("attempts"),
+        who=r.subject,
+    ),
+    "mail.incident": lambda r: _("The Administrators were emailed that mail is not going out."),
     "notice.dropped": lambda r: _(
         "%(who)s was not emailed about new invoices: the account is inactive or the invoices "
         "are no longer theirs.",

@@ -15,7 +15,8 @@ from saas.auth.sessions import landing
 from saas.branding import theme_css
 from saas.extensions import db
 from saas.htmx import render
-from saas.mail import OutboxMessage, mail_backend
+from saas.mail import OutboxMessage
+from saas.mail_backends import mail_backend
 from saas.storage import StorageError, get_storage
 from saas.tenancy import current_tenant, span_all_tenants
 from saas.tenancy.models import Tenant
