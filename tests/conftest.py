@@ -15,7 +15,6 @@ every test that way.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 import shutil
 import socket
 import subprocess
@@ -23,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
