@@ -8,10 +8,12 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from saas import transactions
 from saas.extensions import db
+from saas.storage import StorageUnavailable
 from saas.tenancy import tenant_from_path
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,24 @@ def _messages():
             _("Something went wrong"),
             _("We could not complete your request. Please try again in a few minutes."),
         ),
+        503: (
+            _("Temporarily unavailable"),
+            _(
+                "The portal cannot reach a service it needs. Nothing was saved: please try "
+                "again in a few minutes."
+            ),
+        ),
     }
+
+
+def _storage_messages():
+    return (
+        _("Files unavailable"),
+        _(
+            "The invoice files cannot be stored or read right now. Nothing was saved: "
+            "please try again in a few minutes."
+        ),
+    )
 
 
 # The machine API's error codes for what Flask answers by itself (README, "Machine API").
@@ -45,17 +64,23 @@ API_CODES = {
     413: "too_large",
     429: "too_many_requests",
     500: "server_error",
+    503: "service_unavailable",
 }
+RETRY_AFTER = "30"  # seconds, on a 503: what an API client waits before trying again
 
 
-def render_error(error: HTTPException):
+def render_error(error: HTTPException, messages=None, api_code: str | None = None):
+    """The error page (or the API's JSON problem) of `error`; `messages` gives its own
+    (title, message) in the current language instead of the status code's."""
     code = error.code or 500
     transactions.doom()  # the view raised: nothing it wrote stands
     try:
         tenant_from_path()  # brand the error page when the URL names a tenant
     except Exception:  # the database itself may be what failed
         db.session.rollback()
-    title, message = _messages().get(code, (error.name, error.description))
+    title, message = (
+        messages or (lambda: _messages().get(code, (error.name, error.description)))
+    )()
     if isinstance(error, CSRFError):
         title, message = (
             _("Your form expired"),
@@ -63,8 +88,9 @@ def render_error(error: HTTPException):
         )
     if request.path.startswith("/t/") and "/api/" in request.path:
         with force_locale("en"):  # machines read the API: one language, the source one
-            message = _messages().get(code, (None, error.description))[1]
-        response = jsonify(error=API_CODES.get(code, "error"), message=message)
+            default = (None, error.description)
+            message = (messages or (lambda: _messages().get(code, default)))()[1]
+        response = jsonify(error=api_code or API_CODES.get(code, "error"), message=message)
     else:
         response = current_app.make_response(
             render_template("errors/error.html", code=code, title=title, message=message)
@@ -77,6 +103,25 @@ def render_error(error: HTTPException):
     return response
 
 
+def storage_unavailable(error: StorageUnavailable):
+    log.warning("storage unavailable on %s: %s", request.path, error)
+    answer = render_error(ServiceUnavailable(), _storage_messages, "storage_unavailable")
+    answer.headers["Retry-After"] = RETRY_AFTER
+    return answer
+
+
+def database_unavailable(error: DBAPIError):
+    """A lost connection (PostgreSQL restarting): 503 at once; the pool's pre-ping gives
+    the next request a fresh connection. Any other database error is a bug: a 500."""
+    if not error.connection_invalidated and not isinstance(error, OperationalError):
+        raise error
+    log.warning("database unavailable on %s: %s", request.path, error.orig)
+    db.session.rollback()
+    answer = render_error(ServiceUnavailable())
+    answer.headers["Retry-After"] = RETRY_AFTER
+    return answer
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s", request.path)
     return render_error(InternalServerError())
@@ -84,5 +129,7 @@ def handle_unexpected(error: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(StorageUnavailable, storage_unavailable)
+    app.register_error_handler(DBAPIError, database_unavailable)
     if not app.testing:
         app.register_error_handler(Exception, handle_unexpected)

@@ -27,6 +27,11 @@ class StorageError(Exception):
     pass
 
 
+class StorageUnavailable(StorageError):
+    """The backend cannot be reached or answers with a server error: the request gets a
+    503 in the user's language (saas.errors), and nothing is published half-way."""
+
+
 def tenant_key(tenant_id: int, *parts: str) -> str:
     """`tenants/<tenant_id>/<parts...>`, checked."""
     key = "/".join(["tenants", str(int(tenant_id)), *parts])
@@ -174,6 +179,23 @@ class S3Storage(Storage):
         )
         self._bucket_ready = False
 
+    @contextmanager
+    def _reachable(self):
+        """The client's connection and server errors as StorageUnavailable; a missing
+        bucket (the endpoint lost its data) is made again at the next write."""
+        import urllib3
+        from minio.error import S3Error, ServerError
+
+        try:
+            yield
+        except S3Error as error:
+            if error.code == "NoSuchBucket":
+                self._bucket_ready = False
+            raise
+        except (urllib3.exceptions.HTTPError, ServerError, OSError) as error:
+            self._bucket_ready = False
+            raise StorageUnavailable(f"storage unavailable: {error}") from error
+
     def _ensure_bucket(self):
         if not self._bucket_ready:
             if not self.client.bucket_exists(bucket_name=self.bucket):
@@ -182,26 +204,28 @@ class S3Storage(Storage):
 
     def put(self, key, data, content_type):
         check_key(key)
-        self._ensure_bucket()
         if isinstance(data, bytes | bytearray):
             stream, length = io.BytesIO(data), len(data)
         else:
             stream, length = data, -1
-        self.client.put_object(
-            bucket_name=self.bucket,
-            object_name=key,
-            data=stream,
-            length=length,
-            content_type=content_type,
-            part_size=10 * 1024 * 1024 if length == -1 else 0,
-        )
+        with self._reachable():
+            self._ensure_bucket()
+            self.client.put_object(
+                bucket_name=self.bucket,
+                object_name=key,
+                data=stream,
+                length=length,
+                content_type=content_type,
+                part_size=10 * 1024 * 1024 if length == -1 else 0,
+            )
 
     def open(self, key):
         from minio.error import S3Error
 
         check_key(key)
         try:
-            response = self.client.get_object(bucket_name=self.bucket, object_name=key)
+            with self._reachable():
+                response = self.client.get_object(bucket_name=self.bucket, object_name=key)
         except S3Error as error:
             if error.code in ("NoSuchKey", "NoSuchBucket"):
                 raise StorageError(f"no object {key!r}") from None
@@ -213,7 +237,8 @@ class S3Storage(Storage):
 
         check_key(key)
         try:
-            self.client.stat_object(bucket_name=self.bucket, object_name=key)
+            with self._reachable():
+                self.client.stat_object(bucket_name=self.bucket, object_name=key)
         except S3Error as error:
             if error.code in ("NoSuchKey", "NoSuchBucket", "NoSuchObject"):
                 return False
@@ -222,7 +247,8 @@ class S3Storage(Storage):
 
     def delete(self, key):
         check_key(key)
-        self.client.remove_object(bucket_name=self.bucket, object_name=key)
+        with self._reachable():
+            self.client.remove_object(bucket_name=self.bucket, object_name=key)
 
     def download_url(self, key, filename, expires=300):
         check_key(key)
@@ -236,7 +262,8 @@ class S3Storage(Storage):
 
     def ping(self):
         self._bucket_ready = False
-        self._ensure_bucket()
+        with self._reachable():
+            self._ensure_bucket()
 
 
 class _ResponseStream(io.RawIOBase):

@@ -3,9 +3,12 @@ is refused. Single publishing and batch publishing both go through these two."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
-from saas.storage import get_storage, tenant_key
+from saas.storage import StorageUnavailable, get_storage, tenant_key
+
+log = logging.getLogger(__name__)
 
 
 def store_files(tenant, xml: bytes, pdf: bytes | None, stored: list[str]):
@@ -25,5 +28,10 @@ def store_files(tenant, xml: bytes, pdf: bytes | None, stored: list[str]):
 
 
 def remove_files(keys: list[str]) -> None:
+    """Best effort: when storage went away between two writes, what was written stays
+    (logged with its key) and the refusal that called this is what the user sees."""
     for key in keys:
-        get_storage().delete(key)
+        try:
+            get_storage().delete(key)
+        except StorageUnavailable:
+            log.error("storage unavailable: %s stays without its invoice", key)
