@@ -197,13 +197,19 @@ def outbox_retry(ids):
 
 @outbox_cli.command("flush")
 def outbox_flush():
-    """Queue messages that are due (after a worker or Redis restart), and the digests of
-    new invoices whose time has come but whose job was lost; safe from cron."""
+    """Queue messages that are due (after a worker or Redis restart), the digests of new
+    invoices whose time has come but whose job was lost, and exports and uploads still
+    queued; fail those whose worker died. What the scheduler does every minute."""
     from saas.mail import flush
+    from saas.maintenance import watch_work
     from saas.portal import notices
 
     click.echo(f"{flush()} message(s) queued.")
     click.echo(f"{notices.flush()} invoice digest(s) queued.")
+    queued, failed = watch_work()
+    click.echo(
+        f"{queued} export(s) and upload(s) queued again, {failed} interrupted one(s) failed."
+    )
 
 
 @outbox_cli.command("test")

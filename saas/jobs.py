@@ -101,7 +101,20 @@ def _after_commit(session):
     if calls:
         app = _the_app()
         for call in calls:
-            _dispatch(app, call)
+            _dispatch_committed(app, call)
+
+
+def _dispatch_committed(app: Flask, call) -> None:
+    """Queue a job of a transaction that has committed. Redis being away must not turn
+    a committed request into an error: what the job would do is in the database (a
+    pending email, an open digest, a queued export or upload), and the scheduler's
+    sweep (or `flask outbox flush`) queues it again from there."""
+    from redis.exceptions import RedisError
+
+    try:
+        _dispatch(app, call)
+    except RedisError as error:
+        log.warning("job %s not queued (%s): the sweep queues it again", call[0], error)
 
 
 @event.listens_for(Session, "after_transaction_create")

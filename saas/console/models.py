@@ -28,6 +28,8 @@ class UploadBatch(TenantScoped, Model):
     results: Mapped[list] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # As ExportJob.heartbeat_at: taken, and each progress step.
+    heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
     @property

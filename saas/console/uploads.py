@@ -100,7 +100,11 @@ def process_upload(batch_id: int) -> None:
     if batch is None:
         return
     claimed = claim(
-        UploadBatch, UploadBatch.id == batch_id, UploadBatch.status == "queued", status="running"
+        UploadBatch,
+        UploadBatch.id == batch_id,
+        UploadBatch.status == "queued",
+        status="running",
+        heartbeat_at=clock.now(),
     )
     checkpoint()  # taken, in sight of other workers
     if not claimed:
@@ -197,7 +201,7 @@ def _save_progress(batch_id: int, done: int, results: list[dict]) -> None:
         cast(Table, UploadBatch.__table__)
         .update()
         .where(UploadBatch.id == batch_id)
-        .values(done=done, results=list(results))
+        .values(done=done, results=list(results), heartbeat_at=clock.now())
     )
 
 

@@ -92,7 +92,11 @@ def build_export(export_id: int) -> None:
     if job_row(ExportJob, export_id, "build_export") is None:
         return
     claimed = claim(
-        ExportJob, ExportJob.id == export_id, ExportJob.status == "queued", status="running"
+        ExportJob,
+        ExportJob.id == export_id,
+        ExportJob.status == "queued",
+        status="running",
+        heartbeat_at=clock.now(),
     )
     checkpoint()  # other workers see it taken
     if not claimed:
@@ -140,7 +144,11 @@ def build_export(export_id: int) -> None:
 
 def _progress(export_id: int, done: int) -> None:
     # Committed at once, so the progress bar sees it while the zip is being built.
-    db.session.execute(update(ExportJob).where(ExportJob.id == export_id).values(done=done))
+    db.session.execute(
+        update(ExportJob)
+        .where(ExportJob.id == export_id)
+        .values(done=done, heartbeat_at=clock.now())
+    )
     checkpoint()
 
 

@@ -174,6 +174,9 @@ class ExportJob(TenantScoped, Model):
     zip_size: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # Set when a worker takes it and at each progress step: a running export whose
+    # heartbeat is older than maintenance.WORK_LEASE lost its worker.
+    heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     downloaded_at: Mapped[datetime | None]
 
