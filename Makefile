@@ -12,7 +12,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install catalogs run test i18n lint format clean lock
+.PHONY: install catalogs run serve test i18n lint format clean lock
 
 install: $(STAMP) $(VENDOR)/.installed catalogs
 
@@ -54,6 +54,14 @@ run: install
 	$(FLASK) tenants sync
 	$(FLASK) demo
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# The production topology (Procfile: gunicorn, an rq worker, the scheduler) as separate
+# processes, on the PostgreSQL, Redis, storage and SMTP that the environment names.
+serve: install
+	test -n "$$REDIS_URL" || { echo "make serve needs REDIS_URL (and DATABASE_URL, STORAGE_URL, MAIL_URL)"; exit 1; }
+	$(FLASK) db upgrade
+	$(FLASK) tenants sync
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 test: install
 	$(BIN)/python -m pytest
