@@ -17,11 +17,15 @@ import os
 import resource
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 import zlib
 from datetime import date, timedelta
 from pathlib import Path
+
+# Run as a script from anywhere: the project's own package first.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PDF_BYTES, XML_BYTES = 100_000, 20_000
 
