@@ -49,8 +49,15 @@ def test_an_upload_to_gunicorn_is_mailed_by_the_worker(
             timeout=30,
         )
         assert answer.status_code == 201, answer.text
-        [mail] = wait_until(lambda: smtp.messages, timeout=30, message="the worker's email")
-        assert mail["To"] == "compras@andina.example"
+        # Intertec onboards in two emails: the activation link, then the password.
+        mails = wait_until(
+            lambda: len(smtp.messages) >= 2 and smtp.messages, timeout=30, message="the emails"
+        )
+        assert [m["To"] for m in mails] == ["compras@andina.example"] * 2
+        assert {m["Subject"] for m in mails} == {
+            "Active su acceso al portal de facturas de Intertec",
+            "Su contraseña para el portal de facturas de Intertec",
+        }
         assert web.poll() is None and rq_worker.poll() is None
     finally:
         web.terminate()
