@@ -70,6 +70,7 @@ class SmtpConnection(Connection):
     def __init__(self, settings: dict):
         self.settings = settings
         self.smtp: smtplib.SMTP | None = None
+        self.unreachable: OSError | None = None
 
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings
@@ -96,8 +97,16 @@ class SmtpConnection(Connection):
             self._send(message)  # the old session had gone stale: once more on a new one
 
     def _send(self, message: EmailMessage) -> None:
+        if self.unreachable is not None:
+            # The server could not be reached a moment ago, in this batch: the other
+            # messages wait for their retry instead of each waiting out a timeout.
+            raise self.unreachable
         if self.smtp is None:
-            self.smtp = self._connect()
+            try:
+                self.smtp = self._connect()
+            except OSError as error:  # refused, timed out, TLS or login failed
+                self.unreachable = error
+                raise
         try:
             self.smtp.send_message(message)
         except smtplib.SMTPServerDisconnected:
