@@ -17,6 +17,7 @@ from saas.extensions import db
 from saas.jobs import enqueue, job
 from saas.portal import notices
 from saas.portal.exports import build_export
+from saas.portal.invoice_files import remove_files
 from saas.portal.models import ExportJob
 from saas.tenancy import all_tenants
 
@@ -63,5 +64,7 @@ def watch_work() -> tuple[int, int]:
             row.status, row.error, row.finished_at = "failed", INTERRUPTED, now
             if model is ExportJob:
                 row.active_for_user = None  # the user may ask for a new zip
+            else:  # the files it staged for its job: its `finally` never ran
+                remove_files([item["key"] for item in row.files])
             failed += 1
     return queued, failed
