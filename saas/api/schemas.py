@@ -48,7 +48,7 @@ class Invoice(Schema):
         description="CUFE/CUDE (Colombia), fiscal folio UUID (Mexico), or the FatturaPA "
         "transmission id, number and date (Italy)"
     )
-    format: Literal["ubl21-co", "fatturapa-12", "cfdi-40"]
+    format: Literal["ubl21-co", "fatturapa-12", "fatturapa-sm10", "cfdi-40"]
     issuer: Party
     customer: Customer
     has_pdf: bool

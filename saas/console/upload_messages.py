@@ -44,8 +44,29 @@ PROBLEMS = {
     "p7m_nested": lambda p: _("the .p7m file is signed more than %(n)s times over.", n=_n(p)),
     "p7m_detached": lambda p: _("the .p7m file holds a signature without the invoice."),
     "unknown_root": lambda p: _(
-        "%(root)s is not a DIAN UBL 2.1, FatturaPA 1.2 or CFDI 4.0 document.",
+        "%(root)s is not a DIAN UBL 2.1, FatturaPA 1.2, FatturaPA semplificata or CFDI 4.0 "
+        "document.",
         root=p.get("root", "?"),
+    ),
+    "zip": lambda p: _(
+        "the file is a zip: upload it on the “Upload invoices” page, which publishes every "
+        "invoice in it."
+    ),
+    "old_version": lambda p: _(
+        "this version is no longer issued and is not published: only version %(current)s is.",
+        current=p.get("current", "?"),
+    ),
+    "cfdi_payment": lambda p: _(
+        "this is a payment receipt (CFDI of type P, «complemento de pagos»), not an "
+        "invoice: payment receipts are not published yet."
+    ),
+    "cfdi_payroll": lambda p: _(
+        "this is a payroll receipt (CFDI of type N, nómina): it is an employer's document "
+        "and is not published here."
+    ),
+    "cfdi_transfer": lambda p: _(
+        "this is a transfer voucher (CFDI of type T, traslado), which bills nothing: it is "
+        "not published."
     ),
     "missing_field": lambda p: _("the field %(field)s is missing.", field=p.get("field", "?")),
     "missing_tax_id": lambda p: _(

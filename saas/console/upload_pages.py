@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from saas.console import upload_messages
 from saas.console import uploads as bulk
 from saas.console.blueprint import bp, staff
+from saas.einvoice import ZIP_MAGIC
 from saas.errors import render_error
 from saas.htmx import render
 from saas.permissions import can, requires
@@ -53,6 +54,8 @@ def upload():
             xml_error=_("Choose the invoice's XML file."),
             email=email,
         )
+    if _is_zip(xml):
+        return _publish_zip(xml)
     else:
         limit = max_upload()
         xml_data = xml.read(limit + 1)
@@ -84,6 +87,33 @@ def upload():
                     flash(invalid_address_message(address), "warning")
                 return redirect(url_for("console.upload"))
     return render("console/upload.html", status=422, error=error, email=email)
+
+
+def _is_zip(upload) -> bool:
+    start = upload.stream.read(len(ZIP_MAGIC))
+    upload.stream.seek(0)
+    return start == ZIP_MAGIC or upload.filename.lower().endswith(".zip")
+
+
+def _publish_zip(upload):
+    """A zip given as the one invoice: it is opened as a bulk upload (its invoices and
+    the PDFs of the same name), whose page follows it."""
+    if not upload.filename.lower().endswith(".zip"):  # the bulk upload goes by the name
+        upload.filename += ".zip"
+    try:
+        batch = bulk.start_upload(staff(), [upload])
+    except bulk.UploadError as problem:
+        code, _sep, name = str(problem).partition(":")
+        message = UPLOAD_PROBLEMS[code](name, _limits())
+        return render("console/upload.html", status=422, error=message, email=None)
+    flash(
+        _(
+            "The zip is being published as a bulk upload: every invoice in it, each with "
+            "the PDF of the same name."
+        ),
+        "info",
+    )
+    return redirect(url_for("console.upload_status", batch_id=batch.id), 303)
 
 
 # --- bulk upload ----------------------------------------------------------------------

@@ -1,21 +1,23 @@
 """E-invoice reader: turns an uploaded file into normalised InvoiceRecords.
 
-Formats (docs/architecture.md, "E-invoices"):
-Colombia DIAN UBL 2.1 (Invoice, CreditNote, DebitNote, bare or in an
-AttachedDocument), Italy FatturaPA 1.2 (also signed as .p7m, DER or base64) and Mexico
-CFDI 4.0 (stamped). The format is detected from the content; the file name only helps the
-error message. Parsing never resolves entities, never fetches anything and is bounded in
-size, depth and element count, the parser itself stopping at the limits (see
-saas.einvoice.xml).
+Formats (docs/architecture.md, "E-invoices"): Colombia DIAN UBL 2.1 (Invoice, CreditNote,
+DebitNote, bare or in an AttachedDocument), Italy FatturaPA 1.2 and FatturaPA
+semplificata 1.0 (also signed as .p7m, DER or base64) and Mexico CFDI 4.0 (stamped; older
+versions and the types that are not invoices are refused with their own reason). The
+format is detected from the content; the file name only helps the error message. Parsing
+never resolves entities, never fetches anything and is bounded in size, depth and
+element count, the parser itself stopping at the limits (see saas.einvoice.xml).
 """
 
 from __future__ import annotations
 
 from lxml import etree
 
-from saas.einvoice import cfdi, fatturapa, p7m, ubl
+from saas.einvoice import cfdi, fatturapa, p7m, semplificata, ubl
 from saas.einvoice.records import EInvoiceError, InvoiceRecord
 from saas.einvoice.xml import MAX_BYTES, check_size, looks_like_xml, parse_xml
+
+ZIP_MAGIC = b"PK\x03\x04"
 
 __all__ = ["MAX_BYTES", "EInvoiceError", "InvoiceRecord", "read_invoices"]
 
@@ -28,6 +30,12 @@ def read_invoices(data: bytes, filename: str = "") -> list[InvoiceRecord]:
     """
     data = bytes(data)
     check_size(data)
+    if data.startswith(ZIP_MAGIC):
+        raise EInvoiceError(
+            "the file is a zip: send it to the batch upload (POST .../invoices/batch, "
+            "or Bulk upload in the console), which publishes every invoice in it",
+            code="zip",
+        )
     if not looks_like_xml(data):
         if not p7m.is_signed_envelope(data):
             if filename.lower().endswith(".p7m"):
@@ -46,14 +54,18 @@ def read_invoices(data: bytes, filename: str = "") -> list[InvoiceRecord]:
         return [ubl.read_attached_document(root)]
     if fatturapa.is_fatturapa(root):
         return fatturapa.read_fatturapa(root)
+    if semplificata.is_semplificata(root):
+        return semplificata.read_semplificata(root)
     if root.tag == cfdi.COMPROBANTE:
         return [cfdi.read_cfdi(root)]
+    if root.tag == cfdi.COMPROBANTE_3:
+        raise cfdi.refuse_old_version(root)
     name = etree.QName(root)
     # Names come from the upload: cut to a sensible length before echoing them back.
     where = f" in namespace {name.namespace[:100]}" if name.namespace else ""
     raise EInvoiceError(
-        f"the root element {name.localname[:100]}{where} is not a DIAN UBL 2.1, FatturaPA 1.2 "
-        "or CFDI 4.0 document",
+        f"the root element {name.localname[:100]}{where} is not a DIAN UBL 2.1, FatturaPA 1.2, "
+        "FatturaPA semplificata or CFDI 4.0 document",
         code="unknown_root",
         params={"root": name.localname[:100]},
     )

@@ -13,6 +13,7 @@ from decimal import Decimal
 from lxml import etree
 
 from saas.einvoice.records import (
+    EInvoiceError,
     InvoiceRecord,
     invalid,
     missing,
@@ -28,9 +29,20 @@ NS = {
     "tfd": "http://www.sat.gob.mx/TimbreFiscalDigital",
 }
 COMPROBANTE = f"{{{NS['cfdi']}}}Comprobante"
-# TipoDeComprobante: I = ingreso (invoice), E = egreso (credit note). T (traslado),
-# N (nómina) and P (pago) are not invoices to a customer and are refused.
+# CFDI 3.3 and 3.2 (the namespace before 4.0): still sent, no longer issued since 2023.
+COMPROBANTE_3 = "{http://www.sat.gob.mx/cfd/3}Comprobante"
+# TipoDeComprobante: I = ingreso (invoice), E = egreso (credit note) are published.
 KINDS = {"I": "invoice", "E": "credit_note"}
+# The other types, each refused with its own reason: P (pago, a payment receipt: the
+# next to be read, as a record of its own kind), N (nómina, payroll: an employer's
+# document, never an issuer's customer's), T (traslado: goods moved, nothing billed).
+NOT_PUBLISHED = {
+    "P": ("cfdi_payment", "a payment receipt (pago)"),
+    "N": ("cfdi_payroll", "a payroll receipt (nómina)"),
+    "T": ("cfdi_transfer", "a transfer voucher (traslado)"),
+}
+# The versions before 4.0, as the error names them.
+OLD_VERSIONS = {"3.3": "cfdi-33", "3.2": "cfdi-32"}
 
 _STAMP = "cfdi:Complemento/tfd:TimbreFiscalDigital"
 _UUID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}")
@@ -40,6 +52,15 @@ _FECHA = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 def read_cfdi(root: etree._Element) -> InvoiceRecord:
     """Read a stamped CFDI 4.0 Comprobante of type I or E."""
     kind_code = _required(root, "cfdi:Comprobante", "TipoDeComprobante")
+    if kind_code in NOT_PUBLISHED:
+        code, what = NOT_PUBLISHED[kind_code]
+        raise EInvoiceError(
+            f"TipoDeComprobante {kind_code!r} is {what}, not an invoice: it is not published",
+            format=FORMAT,
+            field="cfdi:Comprobante/@TipoDeComprobante",
+            code=code,
+            params={"kind": kind_code},
+        )
     if kind_code not in KINDS:
         raise invalid(
             FORMAT,
@@ -127,3 +148,14 @@ def _required(element: etree._Element, path: str, name: str) -> str:
     if value is None:
         raise missing(FORMAT, f"{path}/@{name}")
     return value
+
+
+def refuse_old_version(root: etree._Element) -> EInvoiceError:
+    """The error for a CFDI 3.3 or 3.2 (or another of the cfd/3 namespace), named so."""
+    version = (root.get("Version") or root.get("version") or "").strip()
+    return EInvoiceError(
+        "this version is no longer issued (CFDI 4.0 is, since 2023) and is not published",
+        format=OLD_VERSIONS.get(version, "cfdi-3"),
+        code="old_version",
+        params={"current": "4.0"},
+    )

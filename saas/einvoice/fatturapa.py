@@ -57,7 +57,7 @@ def read_fatturapa(root: etree._Element) -> list[InvoiceRecord]:
         )
 
     header = _required_element(root, _HEADER)
-    transmitter, progressive = _transmission(header)
+    transmitter, progressive = read_transmission(header)
     issuer_tax_id, issuer_name = _party(header, "CedentePrestatore")
     customer_tax_id, customer_name = _party(header, "CessionarioCommittente")
     customer_email = _text(header, "DatiTrasmissione/PECDestinatario")
@@ -133,42 +133,21 @@ def build_national_id(
     return f"IT-{transmitter}-{progressive}-{number}-{issue_date.isoformat()}"
 
 
-def _transmission(header: etree._Element) -> tuple[str, str]:
+def read_transmission(header: etree._Element, format: str = FORMAT) -> tuple[str, str]:
     """The transmitter (IdPaese + IdCodice of IdTrasmittente) and its ProgressivoInvio."""
-    transmission = "DatiTrasmissione"
-    country = _required(header, f"{transmission}/IdTrasmittente/IdPaese", f"{_HEADER}/")
-    code = _required(header, f"{transmission}/IdTrasmittente/IdCodice", f"{_HEADER}/")
-    progressive = _required(header, f"{transmission}/ProgressivoInvio", f"{_HEADER}/")
+    transmission, prefix = "DatiTrasmissione", f"{_HEADER}/"
+    country = _required(header, f"{transmission}/IdTrasmittente/IdPaese", prefix, format)
+    code = _required(header, f"{transmission}/IdTrasmittente/IdCodice", prefix, format)
+    progressive = _required(header, f"{transmission}/ProgressivoInvio", prefix, format)
     return f"{country.upper()}{code}", progressive
 
 
 def _party(header: etree._Element, role: str) -> tuple[str, str]:
-    """Tax id and name of CedentePrestatore (issuer) or CessionarioCommittente (customer).
-
-    The tax id is IdFiscaleIVA/IdCodice, as a Partita IVA when IdPaese is IT; a foreign
-    VAT id is kept as IdPaese + IdCodice (not validated). Without IdFiscaleIVA it is the
-    CodiceFiscale (a private person). The name is Denominazione, or Nome and Cognome.
-    """
+    """Tax id (read_tax_id) and name of CedentePrestatore (issuer) or
+    CessionarioCommittente (customer): Denominazione, or Nome and Cognome."""
     base = f"{_HEADER}/{role}/DatiAnagrafici"
     details = _required_element(header, f"{role}/DatiAnagrafici", f"{_HEADER}/")
-    vat_country = (_text(details, "IdFiscaleIVA/IdPaese") or "IT").upper()
-    vat_code = _text(details, "IdFiscaleIVA/IdCodice")
-    fiscal_code = _text(details, "CodiceFiscale")
-    if vat_code and vat_country == "IT":
-        tax_id = parse_tax_id(FORMAT, f"{base}/IdFiscaleIVA/IdCodice", "IT", vat_code)
-    elif vat_code:
-        code = vat_code.upper().replace(" ", "")
-        tax_id = code if code.startswith(vat_country) else f"{vat_country}{code}"
-    elif fiscal_code:
-        tax_id = parse_tax_id(FORMAT, f"{base}/CodiceFiscale", "IT", fiscal_code)
-    else:
-        raise EInvoiceError(
-            f"missing field {base}/IdFiscaleIVA/IdCodice (or {base}/CodiceFiscale)",
-            format=FORMAT,
-            field=f"{base}/IdFiscaleIVA/IdCodice",
-            code="missing_tax_id",
-            params={"other": f"{base}/CodiceFiscale"},
-        )
+    tax_id = read_tax_id(details, base)
 
     name = _text(details, "Anagrafica/Denominazione")
     if name is None:
@@ -177,6 +156,29 @@ def _party(header: etree._Element, role: str) -> tuple[str, str]:
     if name is None:
         raise missing(FORMAT, f"{base}/Anagrafica/Denominazione")
     return tax_id, name
+
+
+def read_tax_id(element: etree._Element, base: str, format: str = FORMAT) -> str:
+    """The tax id under `element` (named `base` in errors): IdFiscaleIVA/IdCodice, as a
+    Partita IVA when IdPaese is IT; a foreign VAT id is kept as IdPaese + IdCodice (not
+    validated). Without IdFiscaleIVA it is the CodiceFiscale (a private person)."""
+    vat_country = (_text(element, "IdFiscaleIVA/IdPaese") or "IT").upper()
+    vat_code = _text(element, "IdFiscaleIVA/IdCodice")
+    fiscal_code = _text(element, "CodiceFiscale")
+    if vat_code and vat_country == "IT":
+        return parse_tax_id(format, f"{base}/IdFiscaleIVA/IdCodice", "IT", vat_code)
+    if vat_code:
+        code = vat_code.upper().replace(" ", "")
+        return code if code.startswith(vat_country) else f"{vat_country}{code}"
+    if fiscal_code:
+        return parse_tax_id(format, f"{base}/CodiceFiscale", "IT", fiscal_code)
+    raise EInvoiceError(
+        f"missing field {base}/IdFiscaleIVA/IdCodice (or {base}/CodiceFiscale)",
+        format=format,
+        field=f"{base}/IdFiscaleIVA/IdCodice",
+        code="missing_tax_id",
+        params={"other": f"{base}/CodiceFiscale"},
+    )
 
 
 def _summary_totals(body: etree._Element, prefix: str) -> tuple[Decimal, Decimal]:
@@ -220,16 +222,18 @@ def _text(element: etree._Element, path: str) -> str | None:
     return found.text.strip() or None
 
 
-def _required(element: etree._Element, path: str, prefix: str) -> str:
+def _required(element: etree._Element, path: str, prefix: str, format: str = FORMAT) -> str:
     """Text at ``path``; a missing-field error names it as ``prefix + path``."""
     value = _text(element, path)
     if value is None:
-        raise missing(FORMAT, f"{prefix}{path}")
+        raise missing(format, f"{prefix}{path}")
     return value
 
 
-def _required_element(element: etree._Element, path: str, prefix: str = "") -> etree._Element:
+def _required_element(
+    element: etree._Element, path: str, prefix: str = "", format: str = FORMAT
+) -> etree._Element:
     found = _find(element, path)
     if found is None:
-        raise missing(FORMAT, f"{prefix}{path}")
+        raise missing(format, f"{prefix}{path}")
     return found

@@ -15,12 +15,19 @@ from saas.validation import one_line
 FORMAT_NAMES = {
     "ubl21-co": "DIAN UBL 2.1",
     "fatturapa-12": "FatturaPA 1.2",
+    "fatturapa-sm10": "FatturaPA semplificata 1.0",
     "cfdi-40": "CFDI 4.0",
+    # Recognised only to be refused by name.
+    "cfdi-33": "CFDI 3.3",
+    "cfdi-32": "CFDI 3.2",
+    "cfdi-3": "CFDI 3.x",
 }
 
 _AMOUNT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 MAX_DECIMALS = 6  # what the invoice table stores exactly
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# xs:date, the type of FatturaPA's Data and UBL's IssueDate, may carry a time zone
+# ("2014-12-18+01:00", "2014-12-18Z"): the calendar date is what the invoice means.
+_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -28,7 +35,7 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 class InvoiceRecord:
     """One invoice read from an uploaded file, in the same shape whatever its country."""
 
-    format: str  # "ubl21-co" | "fatturapa-12" | "cfdi-40"
+    format: str  # a key of FORMAT_NAMES
     country: str  # "CO" | "IT" | "MX"
     kind: str  # "invoice" | "credit_note" | "debit_note"
     number: str
@@ -127,9 +134,10 @@ def parse_date(format: str, field: str, text: str) -> datetime.date:
     """A calendar date written YYYY-MM-DD."""
     value = text.strip()
     try:
-        if not _DATE.fullmatch(value):
+        match = _DATE.fullmatch(value)
+        if match is None:
             raise ValueError(value)
-        return datetime.date.fromisoformat(value)
+        return datetime.date.fromisoformat(match.group(1))
     except ValueError:
         raise invalid(format, field, value, "expected a date written YYYY-MM-DD", "date") from None
 

@@ -99,11 +99,16 @@ def parse_xml(data: bytes, format: str | None = None) -> etree._Element:
             params={"encoding": encoding},
         )
 
-    _check_budget(data, format)
     try:
-        root = etree.fromstring(data, _parser())
+        root = _parse_within_budget(data, format)
     except etree.XMLSyntaxError as exc:
-        raise _not_well_formed(exc, format) from None
+        repaired = repair_namespace_uris(data) if _BAD_URI.search(exc.msg or "") else None
+        if repaired is None:
+            raise _not_well_formed(exc, format) from None
+        try:
+            root = _parse_within_budget(repaired, format)
+        except etree.XMLSyntaxError as again:
+            raise _not_well_formed(again, format) from None
     if root.getroottree().docinfo.doctype:
         # Only reached if the scan above ever misses one: a second line of defence.
         raise _doctype_refused(format)
@@ -192,14 +197,60 @@ class _Budget:
         return None
 
 
-def _check_budget(data: bytes, format: str | None) -> None:
-    """Parse without building a tree, refusing the file as soon as it is over budget."""
+def _parse_within_budget(data: bytes, format: str | None) -> etree._Element:
+    """The tree, built only after a first pass (which builds nothing) found the file
+    within budget; lxml's syntax errors pass through."""
     parser = _parser(_Budget(format))
     view = memoryview(data)
-    try:
-        # In pieces: libxml2 refuses to buffer a whole file over 10,000,000 bytes at once.
-        for start in range(0, len(view), _FEED_BYTES):
-            parser.feed(bytes(view[start : start + _FEED_BYTES]))
-        parser.close()
-    except etree.XMLSyntaxError as exc:
-        raise _not_well_formed(exc, format) from None
+    # In pieces: libxml2 refuses to buffer a whole file over 10,000,000 bytes at once.
+    for start in range(0, len(view), _FEED_BYTES):
+        parser.feed(bytes(view[start : start + _FEED_BYTES]))
+    parser.close()
+    return etree.fromstring(data, _parser())
+
+
+# libxml2's complaint about a namespace name that is not a URI, e.g. the
+# 'http://www.w3.org/2000/09/xmldsig#"' some Italian software writes: the XML Namespaces
+# recommendation does not require a URI there, the SdI passes such files on, and the
+# invoice itself is intact.
+_BAD_URI = re.compile(r"xmlns(:[\w.-]+)?: '.*' is not a valid URI")
+_DECLARATION = re.compile(rb"""\sxmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(?:"([^"<]*)"|'([^'<]*)')""")
+_ENTITIES = {b"&quot;": b'"', b"&apos;": b"'", b"&lt;": b"<", b"&gt;": b">", b"&amp;": b"&"}
+# What RFC 3986 allows in a URI (escapes included): anything else is percent-encoded.
+_URI_CHARS = re.compile(rb"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
+
+
+def repair_namespace_uris(data: bytes) -> bytes | None:
+    """The document with each namespace declaration whose name is not a URI dropped if
+    its prefix is used nowhere, else percent-encoded (the same everywhere, so elements
+    keep their namespace); None when there is nothing to repair. Only ASCII-compatible
+    encodings are looked at: other files keep the parser's error."""
+    changed = False
+
+    def repair(match: re.Match) -> bytes:
+        nonlocal changed
+        prefix, raw = (
+            match.group(1),
+            match.group(2) if match.group(2) is not None else match.group(3),
+        )
+        value = raw
+        for entity, char in _ENTITIES.items():
+            value = value.replace(entity, char)
+        if _URI_CHARS.fullmatch(value):
+            return match.group(0)
+        changed = True
+        if prefix is not None and not _prefix_used(data, prefix):
+            return b""
+        encoded = b"".join(
+            bytes([c]) if _URI_CHARS.fullmatch(bytes([c])) else b"%%%02X" % c for c in value
+        )
+        name = b"xmlns:" + prefix if prefix is not None else b"xmlns"
+        return b" " + name + b'="' + encoded.replace(b"&", b"&amp;") + b'"'
+
+    repaired = _DECLARATION.sub(repair, data)
+    return repaired if changed else None
+
+
+def _prefix_used(data: bytes, prefix: bytes) -> bool:
+    """Whether an element or attribute name anywhere in the document has this prefix."""
+    return re.search(rb"[<\s/]" + re.escape(prefix) + rb":[A-Za-z_]", data) is not None

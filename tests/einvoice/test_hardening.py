@@ -251,7 +251,7 @@ def test_unknown_root_element():
     assert error.field is None
     assert str(error) == (
         "Unrecognised e-invoice: the root element html in namespace http://www.w3.org/1999/xhtml "
-        "is not a DIAN UBL 2.1, FatturaPA 1.2 or CFDI 4.0 document"
+        "is not a DIAN UBL 2.1, FatturaPA 1.2, FatturaPA semplificata or CFDI 4.0 document"
     )
 
 

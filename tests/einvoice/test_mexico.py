@@ -133,7 +133,7 @@ def untrimmed(old: bytes, new: bytes) -> bytes:
     [
         (
             b'TipoDeComprobante=" E "',
-            b'TipoDeComprobante="N"',
+            b'TipoDeComprobante="X"',
             "cfdi:Comprobante/@TipoDeComprobante",
         ),
         (b'TipoDeComprobante=" E "', b"", "cfdi:Comprobante/@TipoDeComprobante"),
@@ -158,5 +158,6 @@ def test_cfdi_33_is_not_supported():
     )
     with pytest.raises(EInvoiceError) as caught:
         read_invoices(data)
-    assert caught.value.format is None
-    assert "http://www.sat.gob.mx/cfd/3" in str(caught.value)
+    # The namespace is CFDI 3's, the Version attribute says 4.0: named by its namespace.
+    assert (caught.value.format, caught.value.code) == ("cfdi-3", "old_version")
+    assert str(caught.value).startswith("CFDI 3.x: this version is no longer issued")
