@@ -69,6 +69,7 @@ FILL = {
     "recipient_id": ("id", "recipient"),  # that company's active recipient
     "token": ("default", "token"),  # a one-time token of the purpose TOKENS names
     "purchase_id": ("id", "purchase"),  # a pending seat purchase
+    "position": ("int", None),  # the first of an invoice's attachments: names no row
 }
 TOKENS = {"portal.access": "access_link", "portal.set_password": "set_password"}  # endpoint
 TOKENS |= {"auth.magic_link": "magic_link", "auth.reset_password": "reset_email"}  # -> purpose
@@ -121,7 +122,11 @@ def methods(rule):
 
 def foreign_args(rule) -> set[str]:
     """The arguments that name a row or a token (not the tenant, not an `any` choice)."""
-    return {n for c, _a, n in ARGUMENT.findall(rule.rule) if c != "any" and n != "tenant"}
+    return {
+        n
+        for c, _a, n in ARGUMENT.findall(rule.rule)
+        if c != "any" and n not in ("tenant", "position")
+    }
 
 
 def paths(rule, slug: str, rows: dict, token_rows: dict) -> list[str]:
@@ -134,6 +139,8 @@ def paths(rule, slug: str, rows: dict, token_rows: dict) -> list[str]:
             choices.append([slug])
         elif name == "token":
             choices.append([token_rows["token"][TOKENS[rule.endpoint]]])
+        elif name == "position":
+            choices.append(["0"])
         else:
             choices.append([str(rows[FILL[name][1]])])
     literals = parts[4::4]
@@ -438,6 +445,8 @@ def test_the_sweeps_urls_reach_their_own_rows(world):
         for rule in with_rows:
             if rule.endpoint.startswith("auth.magic") and not side.magic:
                 continue
+            if rule.endpoint == "portal.attachment":
+                continue  # the sweep's invoices embed no file: test_invoice_reading.py's do
             actor = owner(app, side, rule)
             for path in paths(rule, side.slug, side.rows, side.rows):
                 response, body = call(world, actor, "GET", path)

@@ -136,7 +136,14 @@ def test_real_worker_runs_the_default_and_exports_queues(
         wait_until(export_done, timeout=60, message="the zip job on the exports queue")
         export = db.session.get(ExportJob, export_id)
         archive = zipfile.ZipFile(io.BytesIO(get_storage().read(export.zip_key)))
-        assert sorted(archive.namelist()) == ["2026-01-15_FE-1.xml", "2026-01-15_FE-2.xml"]
+        # The invoices came without PDFs: the worker drew their printable copies too.
+        assert sorted(archive.namelist()) == [
+            "2026-01-15_FE-1.pdf",
+            "2026-01-15_FE-1.xml",
+            "2026-01-15_FE-2.pdf",
+            "2026-01-15_FE-2.xml",
+        ]
+        assert archive.read("2026-01-15_FE-1.pdf").startswith(b"%PDF")
     assert rq_worker.poll() is None
 
 

@@ -21,7 +21,7 @@ from saas.console.blueprint import bp, staff
 from saas.htmx import htmx_target, is_htmx, render
 from saas.i18n import parse_day, too_long_message
 from saas.permissions import can, requires
-from saas.portal import onboarding, visibility
+from saas.portal import onboarding, reading, visibility
 from saas.storage import MIME, serve
 from saas.tenancy import current_tenant, get_or_404
 
@@ -76,6 +76,8 @@ def invoices():
 @requires("invoices.download")
 def download(invoice_id: int, what: str):
     invoice = visibility.staff_invoice(staff(), invoice_id)
+    if invoice is not None and what == "pdf" and invoice.pdf_key is None:
+        reading.ensure_pdf(invoice)  # the printable copy, as the customer gets it
     key = invoice and (invoice.pdf_key if what == "pdf" else invoice.xml_key)
     if not key:
         abort(404)

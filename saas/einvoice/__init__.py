@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from lxml import etree
 
-from saas.einvoice import cfdi, fatturapa, p7m, semplificata, ubl
+from saas.einvoice import cfdi, fatturapa, semplificata, ubl
+from saas.einvoice.detect import ZIP_MAGIC, root_of
 from saas.einvoice.records import EInvoiceError, InvoiceRecord
-from saas.einvoice.xml import MAX_BYTES, check_size, looks_like_xml, parse_xml
+from saas.einvoice.xml import MAX_BYTES
 
-ZIP_MAGIC = b"PK\x03\x04"
-
-__all__ = ["MAX_BYTES", "EInvoiceError", "InvoiceRecord", "read_invoices"]
+__all__ = ["MAX_BYTES", "ZIP_MAGIC", "EInvoiceError", "InvoiceRecord", "read_invoices", "root_of"]
 
 
 def read_invoices(data: bytes, filename: str = "") -> list[InvoiceRecord]:
@@ -28,25 +27,7 @@ def read_invoices(data: bytes, filename: str = "") -> list[InvoiceRecord]:
     Raises EInvoiceError, naming the format and the field when known, for anything that is
     not a complete e-invoice of a supported format.
     """
-    data = bytes(data)
-    check_size(data)
-    if data.startswith(ZIP_MAGIC):
-        raise EInvoiceError(
-            "the file is a zip: send it to the batch upload (POST .../invoices/batch, "
-            "or Bulk upload in the console), which publishes every invoice in it",
-            code="zip",
-        )
-    if not looks_like_xml(data):
-        if not p7m.is_signed_envelope(data):
-            if filename.lower().endswith(".p7m"):
-                raise EInvoiceError(
-                    "the .p7m file is not a readable signed (CAdES) envelope", code="p7m_unreadable"
-                )
-            raise EInvoiceError(
-                "the file is neither XML nor a signed .p7m envelope", code="not_xml_or_p7m"
-            )
-        data = p7m.unwrap_signed(data)
-    root = parse_xml(data)
+    root = root_of(data, filename)
 
     if root.tag in ubl.DOCUMENT_KINDS:
         return [ubl.read_document(root)]

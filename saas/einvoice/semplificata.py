@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from saas.einvoice import fatturapa
+import saas.einvoice.fatturapa as fatturapa
 from saas.einvoice.fatturapa import _children, _find, _text, build_national_id
 from saas.einvoice.records import (
     InvoiceRecord,

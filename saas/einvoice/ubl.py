@@ -84,6 +84,13 @@ def read_attached_document(wrapper: etree._Element) -> InvoiceRecord:
     The inner XML goes through the same hardened parser as an upload. The number is the
     wrapper's cbc:ParentDocumentID, or the inner cbc:ID when the wrapper has none.
     """
+    record = read_document(attached_invoice(wrapper))
+    parent_id = _text(wrapper, "cbc:ParentDocumentID")
+    return dataclasses.replace(record, number=parent_id) if parent_id else record
+
+
+def attached_invoice(wrapper: etree._Element) -> etree._Element:
+    """The UBL Invoice, CreditNote or DebitNote an AttachedDocument carries as text."""
     text = _required(wrapper, _ATTACHMENT_PATH)
     # The inner document keeps its own XML declaration; as text it is already decoded, so
     # the declaration is dropped and the text re-encoded as UTF-8 for the parser.
@@ -97,9 +104,7 @@ def read_attached_document(wrapper: etree._Element) -> InvoiceRecord:
             "the attachment is not a UBL Invoice, CreditNote or DebitNote",
             "attachment_kind",
         )
-    record = read_document(inner)
-    parent_id = _text(wrapper, "cbc:ParentDocumentID")
-    return dataclasses.replace(record, number=parent_id) if parent_id else record
+    return inner
 
 
 def _payable_amount(root: etree._Element, kind: str) -> Decimal:

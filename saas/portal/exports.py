@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 from flask import g
+from flask_babel import force_locale
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +17,7 @@ from saas import audit, clock
 from saas.auth.models import User
 from saas.extensions import db
 from saas.jobs import enqueue, job, job_row
+from saas.portal import reading
 from saas.portal.models import FILE_KINDS, ExportJob, Invoice
 from saas.portal.visibility import pending_files, visible_invoices
 from saas.portal.zipwriter import StoredZipWriter
@@ -111,6 +113,14 @@ def build_export(export_id: int) -> None:
         for invoice_id, kind in export.file_pairs():
             kinds.setdefault(invoice_id, []).append(kind)
         included: list[int] = []
+        # Printable copies for the invoices that came without a PDF, in the user's
+        # language, kept as their PDFs (each commits: the zip then copies them as any).
+        with force_locale(user.locale or tenant.default_locale):
+            for invoice_id in [i for i, wanted in kinds.items() if "pdf" in wanted]:
+                invoice = db.session.get(Invoice, invoice_id)
+                if invoice is not None and invoice.pdf_key is None:
+                    reading.ensure_pdf(invoice)
+                    checkpoint()
 
         def entries():
             # Only the columns the zip needs, 500 rows at a time: memory stays flat, and

@@ -20,6 +20,9 @@ from sqlalchemy import (
     and_,
     or_,
 )
+from sqlalchemy import (
+    false as sa_false,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,6 +71,8 @@ class Invoice(TenantScoped, Model):
     pdf_key: Mapped[str | None] = mapped_column(String(255))
     pdf_size: Mapped[int | None] = mapped_column(BigInteger)
     pdf_crc32: Mapped[int | None] = mapped_column(BigInteger)
+    # The PDF is the portal's printable copy, drawn from the XML (saas.portal.reading).
+    pdf_generated: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # When the customer first downloaded each file (alone or in a zip): a file not yet
     # downloaded is pending, and "Pending downloads" zips exactly those.
     xml_downloaded_at: Mapped[datetime | None]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -19,13 +20,18 @@ from saas.auth.sessions import start_session
 from saas.extensions import db
 from saas.htmx import htmx_target, is_htmx, render
 from saas.i18n import parse_day
-from saas.portal import exports, visibility
+from saas.portal import exports, reading, visibility
 from saas.portal.models import DownloadEvent, ExportJob, Invoice
 from saas.routing import MAX_ID
 from saas.storage import MIME, serve
 from saas.tenancy import current_tenant
 
 bp = Blueprint("portal", __name__, template_folder="templates")
+# The invoice page words the document's own codes (taxes, payment terms).
+bp.add_app_template_filter(reading.payment_term_label, "payment_term")
+bp.add_app_template_filter(reading.quantity, "quantity")
+bp.add_app_template_global(reading.tax_label, "tax_label")
+bp.add_app_template_global(reading.tax_id_label, "tax_id_label")
 
 
 def signed_in_user() -> User:
@@ -84,10 +90,21 @@ def _query(filters: dict) -> dict:
 @bp.get("/t/<tenant>/invoices/<id:invoice_id>")
 @login_required
 def invoice(invoice_id: int):
-    found = visibility.invoice_for(signed_in_user(), invoice_id)
+    user = signed_in_user()
+    found = visibility.invoice_for(user, invoice_id)
     if found is None:
         abort(404)
-    return render("portal/invoice.html", invoice=found)
+    document = reading.document_for(found)
+    linked = {}
+    if document is not None:
+        linked = reading.linked_references(document, visibility.visible_invoices(user))
+    return render(
+        "portal/invoice.html",
+        invoice=found,
+        document=document,
+        linked=linked,
+        qr=reading.qr_svg(document.qr_text) if document and document.qr_text else None,
+    )
 
 
 @bp.get("/t/<tenant>/invoices/<id:invoice_id>/<any(pdf, xml):what>")
@@ -95,11 +112,30 @@ def invoice(invoice_id: int):
 def download(invoice_id: int, what: str):
     user = signed_in_user()
     found = visibility.invoice_for(user, invoice_id)
+    if found is not None and what == "pdf" and found.pdf_key is None:
+        reading.ensure_pdf(found)  # the printable copy, when the issuer sent no PDF
     key = None if found is None else found.pdf_key if what == "pdf" else found.xml_key
     if key is None:
         abort(404)
     visibility.record_download(user, found, what)
     return serve(key, found.file_name(what), MIME[what])
+
+
+@bp.get("/t/<tenant>/invoices/<id:invoice_id>/attachments/<int:position>")
+@login_required
+def attachment(invoice_id: int, position: int):
+    """A file the issuer embedded in the invoice (FatturaPA's Allegati), as sent."""
+    found = visibility.invoice_for(signed_in_user(), invoice_id)
+    document = reading.document_for(found) if found is not None else None
+    if document is None or not 0 <= position < len(document.attachments):
+        abort(404)
+    item = document.attachments[position]
+    # Always a download, never shown in the page's origin: its content is the sender's.
+    response = send_file(
+        io.BytesIO(item.data), mimetype=item.media_type, as_attachment=True, download_name=item.name
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/t/<tenant>/invoices/pending")

@@ -256,8 +256,15 @@ PENDING_COLUMNS = (
 
 def pending_files(user: User, company_id=None) -> list[tuple[int, str]]:
     """(invoice id, "xml" | "pdf") of every file of the user's invoices not downloaded
-    yet, by invoice: what the pending-downloads zip holds."""
+    yet, by invoice: what the pending-downloads zip holds (with a printable copy for an
+    invoice that came without a PDF)."""
     rows = db.session.execute(
         pending(user, company_id).with_only_columns(*PENDING_COLUMNS).order_by(Invoice.id)
     ).all()
-    return [(row.id, kind) for row in rows for kind in undownloaded_files(row)]
+    files = []
+    for row in rows:
+        kinds = undownloaded_files(row)
+        if row.pdf_key is None and kinds == ["xml"]:
+            kinds.append("pdf")  # its printable copy, made by the zip's job
+        files += [(row.id, kind) for kind in kinds]
+    return files

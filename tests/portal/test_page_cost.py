@@ -247,7 +247,8 @@ def test_the_pending_zip_reads_the_pending_invoices_from_the_partial_index(app, 
 
         g.tenant = load_tenant(shop["slug"])
         user = db.session.get(User, shop["recipient_id"])
-        assert len(visibility.pending_files(user)) == 7
+        # Each XML, and the printable copy each gets (they came without a PDF).
+        assert len(visibility.pending_files(user)) == 14
         db.session.execute(text("ANALYZE invoice"))
         # Tiny tables favour a sequential scan; the point is that the index answers.
         db.session.execute(text("SET LOCAL enable_seqscan = off"))

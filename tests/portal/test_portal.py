@@ -56,7 +56,8 @@ def test_list_newest_first_with_files_and_status(recipient):
     assert html.invoice_numbers(listing) == ["FE-3", "FE-2", "FE-1"]
     assert html.text(listing, "//form[@id='pending-form']/button") == "Pending downloads 3"
     files = [html.texts(row, "td[@class='files']/a") for row in html.invoice_rows(listing)]
-    assert files == [["PDF", "XML"], ["XML"], ["PDF", "XML"]]
+    # FE-2 came without a PDF: its printable copy is offered, said to be one.
+    assert files == [["PDF", "XML"], ["PDF copy", "XML"], ["PDF", "XML"]]
     assert html.texts(listing, "//tbody[@id='invoice-rows']/tr/td[3]") == ["Intertec S.A.S."] * 3
     spanish = html.doc(recipient.get("/t/intertec/invoices?lang=es"))
     assert "$\xa0119.000,00" in html.texts(spanish, "//tbody/tr/td[@class='amount']")
@@ -134,11 +135,13 @@ def test_pdf_download_is_the_file_and_ends_pending(portal_app, recipient):
     assert response.mimetype == "application/pdf"
     xml = recipient.get(f"/t/intertec/invoices/{ids['FE-1']}/xml")
     assert xml.data == ubl_invoice("FE-1", issue_date=date(2026, 1, 10))
-    assert recipient.get(f"/t/intertec/invoices/{ids['FE-2']}/pdf").status_code == 404
+    copy = recipient.get(f"/t/intertec/invoices/{ids['FE-2']}/pdf")  # it came without one
+    assert copy.status_code == 200 and copy.data.startswith(b"%PDF")
     with portal_app.app_context(), all_tenants():
         assert db.session.get(Invoice, ids["FE-1"]).downloaded
         assert not db.session.get(Invoice, ids["FE-3"]).downloaded
-        assert [e.what for e in db.session.scalars(select(DownloadEvent))] == ["pdf", "xml"]
+        events = [e.what for e in db.session.scalars(select(DownloadEvent))]
+        assert events == ["pdf", "xml", "pdf"]
     page = html.doc(recipient.get("/t/intertec/invoices"))
     assert html.text(page, "//form[@id='pending-form']//span[@class='badge']") == "2"
 
@@ -195,6 +198,7 @@ def test_pending_downloads_zip_holds_exactly_the_pending_files(portal_app, recip
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert sorted(archive.namelist()) == [
         "2026-01-10_FE-1.xml",
+        "2026-01-20_FE-2.pdf",  # its printable copy: it came without a PDF
         "2026-01-20_FE-2.xml",
         "2026-01-31_FE-3.pdf",
         "2026-01-31_FE-3.xml",
