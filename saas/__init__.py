@@ -103,6 +103,9 @@ def create_app(config: dict | None = None) -> Flask:
     from saas.seats.views import bp as seats_bp
 
     app.register_blueprint(seats_bp)
+    from saas.support.views import bp as support_bp
+
+    app.register_blueprint(support_bp)
 
     app.register_blueprint(platform_bp)
     return app

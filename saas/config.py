@@ -124,6 +124,8 @@ def build(raw: dict, instance_path: str) -> dict:
         "MAIL_GIVE_UP_AFTER": _duration("MAIL_GIVE_UP_AFTER", raw.get("MAIL_GIVE_UP_AFTER", "48h")),
         # Messages one delivery job sends over one SMTP connection before it reconnects.
         "MAIL_BATCH_SIZE": 100,
+        # A support request's attachment (a PDF or an image of the problem).
+        "SUPPORT_ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
         "QUEUE_PREFIX": "",
         "WTF_CSRF_TIME_LIMIT": None,
     }

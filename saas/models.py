@@ -9,6 +9,7 @@ from saas.mail import OutboxMessage
 from saas.platform.models import PlatformAdmin
 from saas.portal.models import DownloadEvent, ExportJob, Invoice, InvoiceNotice, NoticeDigest
 from saas.seats.models import Seat, SeatPurchase
+from saas.support.models import SupportMessage, SupportRequest
 from saas.tenancy.models import Tenant, TenantDomain
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "PlatformAdmin",
     "Seat",
     "SeatPurchase",
+    "SupportMessage",
+    "SupportRequest",
     "Tenant",
     "TenantDomain",
     "UploadBatch",

@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.view": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
     "companies.manage": frozenset({"admin"}),
+    "support.answer": frozenset({"admin", "support"}),  # the support requests' queue
 }
 
 

@@ -38,6 +38,7 @@ from datetime import timedelta
 import lxml.html
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from saas import clock
 from saas.auth import apikeys, tokens
@@ -51,6 +52,7 @@ from saas.portal.models import ExportJob
 from saas.portal.publishing import publish
 from saas.seats.purchases import request_purchase
 from saas.security import hash_password
+from saas.support import services as support
 from saas.tenancy import all_tenants
 from tests.factories import PASSWORD, make_user
 from tests.invoices import fake_pdf, ubl_invoice
@@ -69,6 +71,8 @@ FILL = {
     "recipient_id": ("id", "recipient"),  # that company's active recipient
     "token": ("default", "token"),  # a one-time token of the purpose TOKENS names
     "purchase_id": ("id", "purchase"),  # a pending seat purchase
+    "request_id": ("id", "support"),  # a recipient's support request, about their invoice
+    "message_id": ("id", "message"),  # its first message, with an attachment
     "position": ("int", None),  # the first of an invoice's attachments: names no row
 }
 TOKENS = {"portal.access": "access_link", "portal.set_password": "set_password"}  # endpoint
@@ -217,6 +221,10 @@ def build_side(app, ref) -> Side:
             row |= {"user": staff.id, "customer": invoice.customer_company_id}
             row |= {"recipient": person.id}
             row |= {"purchase": request_purchase(tenant, admin, n).id}
+            png = FileStorage(io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"0" * 32), "screen.png")
+            asked = support.open_request(person, f"ASK-{slug}-{n}", "Help", invoice.id, png)
+            db.session.commit()
+            row |= {"support": asked.id, "message": asked.messages[0].id}
             found.append((row, invoice, person, raw))
         assert {e.status for e in db.session.scalars(select(ExportJob))} == {"done"}
         (rows, invoice1, r1, biller_key), (other, invoice2, r2, admin_key) = found
@@ -233,8 +241,9 @@ def build_side(app, ref) -> Side:
             slug,
             rows=rows,
             other=other,
-            markers=secrets_of([invoice1, invoice2], db.session.scalars(select(User))),
-            other_markers=secrets_of([invoice2], [r2]),
+            markers=secrets_of([invoice1, invoice2], db.session.scalars(select(User)))
+            | {f"ASK-{slug}-1", f"ASK-{slug}-2"},
+            other_markers=secrets_of([invoice2], [r2]) | {f"ASK-{slug}-2"},
             magic="magic_link" in tenant.login_methods,
         )
         logins = {"admin": admin.username, "R1": r1.username, "biller I1": biller.username}

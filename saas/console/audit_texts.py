@@ -64,6 +64,10 @@ EVENT_NAMES = {
     "signin.succeeded": _l("Signed in"),
     "signin.throttled": _l("Sign-in paused"),
     "signout": _l("Signed out"),
+    "support.answered": _l("Support request answered"),
+    "support.closed": _l("Support request closed"),
+    "support.opened": _l("Support request opened"),
+    "support.replied": _l("Support request: the requester wrote again"),
     "tenant.created": _l("Portal created"),
     "tenant.settings_changed": _l("Settings changed"),
     "tenant.updated": _l("Portal updated from its file"),
@@ -302,6 +306,10 @@ SENTENCES: dict[str, Callable[[_Row], str]] = {
         "Sign-in for %(who)s is paused after too many wrong passwords.", who=r.actor
     ),
     "signout": lambda r: _("%(who)s signed out.", who=r.actor),
+    "support.answered": lambda r: _("%(who)s answered a support request.", who=r.actor),
+    "support.closed": lambda r: _("%(who)s closed a support request.", who=r.actor),
+    "support.opened": lambda r: _("%(who)s opened a support request.", who=r.actor),
+    "support.replied": lambda r: _("%(who)s wrote again on a support request.", who=r.actor),
     "tenant.created": lambda r: _("The portal was created."),
     "tenant.settings_changed": lambda r: _(
         "%(who)s changed the settings: %(fields)s.", who=r.actor, fields=r.fields()

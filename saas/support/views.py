@@ -1,0 +1,171 @@
+"""Support pages: the recipient's requests and threads in the portal; the queue, threads,
+answers and closing in the console (Support and Administrators)."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from saas.console.blueprint import staff
+from saas.extensions import db
+from saas.htmx import render
+from saas.permissions import requires
+from saas.portal import visibility
+from saas.storage import get_storage
+from saas.support import services
+from saas.support.models import STATUSES
+from saas.tenancy import current_tenant
+
+bp = Blueprint("support", __name__, template_folder="templates")
+
+PROBLEMS = {
+    "required": lambda: _("Fill in this field."),
+    "too_long": lambda: _("This is too long."),
+    "invoice": lambda: _("This invoice is not one of yours."),
+    "closed": lambda: _("This request is closed: open a new one."),
+    "too_big": lambda: _("The attachment may be at most 5 MB."),
+    "type": lambda: _("The attachment must be a PDF, PNG or JPEG file."),
+}
+
+
+def recipient():
+    user = current_user._get_current_object()
+    if user.kind != "recipient":
+        abort(404)  # staff have the console's queue
+    return user
+
+
+def _form_error(problem: services.SupportProblem) -> dict:
+    return {problem.field: PROBLEMS[problem.code]()}
+
+
+# --- portal ---------------------------------------------------------------------------
+
+
+@bp.get("/t/<tenant>/support")
+@login_required
+def requests():
+    user = recipient()
+    rows = db.session.scalars(services.own_requests(user)).all()
+    return render("support/requests.html", rows=rows)
+
+
+@bp.route("/t/<tenant>/support/new", methods=["GET", "POST"])
+@login_required
+def new():
+    user = recipient()
+    invoice_id = request.values.get("invoice", type=int)
+    invoice = visibility.invoice_for(user, invoice_id) if invoice_id else None
+    if request.method == "GET":
+        return render("support/new.html", errors={}, form={}, invoice=invoice)
+    try:
+        opened = services.open_request(
+            user,
+            request.form.get("subject"),
+            request.form.get("body"),
+            invoice_id,
+            request.files.get("attachment"),
+        )
+    except services.SupportProblem as problem:
+        return render(
+            "support/new.html", status=422, errors=_form_error(problem), form=request.form,
+            invoice=invoice,
+        )  # fmt: skip
+    flash(_("Your request was sent. We will answer by email."), "success")
+    return redirect(url_for("support.thread", request_id=opened.id), 303)
+
+
+@bp.route("/t/<tenant>/support/<id:request_id>", methods=["GET", "POST"])
+@login_required
+def thread(request_id: int):
+    user = recipient()
+    found = services.request_for_requester(user, request_id)
+    if found is None:
+        abort(404)
+    if request.method == "POST":
+        try:
+            services.reply(user, found, request.form.get("body"), request.files.get("attachment"))
+        except services.SupportProblem as problem:
+            return render(
+                "support/thread.html", status=422, item=found, errors=_form_error(problem),
+                form=request.form, staff_view=False,
+            )  # fmt: skip
+        flash(_("Your message was added."), "success")
+        return redirect(url_for("support.thread", request_id=found.id), 303)
+    return render("support/thread.html", item=found, errors={}, form={}, staff_view=False)
+
+
+@bp.get("/t/<tenant>/support/<id:request_id>/files/<id:message_id>")
+@login_required
+def attachment(request_id: int, message_id: int):
+    found = services.request_for_requester(recipient(), request_id)
+    return _attachment(found, message_id)
+
+
+# --- console --------------------------------------------------------------------------
+
+
+@bp.get("/t/<tenant>/console/support")
+@requires("support.answer")
+def queue():
+    status = request.args.get("status", "open")
+    if status not in (*STATUSES, "all"):
+        status = "open"
+    rows = db.session.scalars(services.queue(staff(), None if status == "all" else status)).all()
+    return render("support/queue.html", rows=rows, status=status, statuses=STATUSES)
+
+
+@bp.route("/t/<tenant>/console/support/<id:request_id>", methods=["GET", "POST"])
+@requires("support.answer")
+def answer(request_id: int):
+    found = services.request_for_staff(staff(), request_id)
+    if found is None:
+        abort(404)
+    if request.method == "POST":
+        try:
+            services.answer(
+                staff(), found, request.form.get("body"), request.files.get("attachment"),
+                current_tenant,
+            )  # fmt: skip
+        except services.SupportProblem as problem:
+            return render(
+                "support/thread.html", status=422, item=found, errors=_form_error(problem),
+                form=request.form, staff_view=True,
+            )  # fmt: skip
+        flash(_("Your answer was sent to %(email)s.", email=found.requester.email), "success")
+        return redirect(url_for("support.answer", request_id=found.id), 303)
+    return render("support/thread.html", item=found, errors={}, form={}, staff_view=True)
+
+
+@bp.post("/t/<tenant>/console/support/<id:request_id>/close")
+@requires("support.answer")
+def close(request_id: int):
+    found = services.request_for_staff(staff(), request_id)
+    if found is None:
+        abort(404)
+    services.close(staff(), found)
+    flash(_("The request is closed."), "success")
+    return redirect(url_for("support.queue"), 303)
+
+
+@bp.get("/t/<tenant>/console/support/<id:request_id>/files/<id:message_id>")
+@requires("support.answer")
+def staff_attachment(request_id: int, message_id: int):
+    return _attachment(services.request_for_staff(staff(), request_id), message_id)
+
+
+def _attachment(found, message_id: int):
+    message = services.attachment_of(found, message_id) if found is not None else None
+    if message is None:
+        abort(404)
+    response = send_file(
+        io.BytesIO(get_storage().read(message.attachment_key)),
+        mimetype=message.attachment_type,
+        as_attachment=True,
+        download_name=message.attachment_name,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
