@@ -62,32 +62,52 @@ def read_fatturapa(root: etree._Element) -> list[InvoiceRecord]:
     customer_tax_id, customer_name = _party(header, "CessionarioCommittente")
     customer_email = _text(header, "DatiTrasmissione/PECDestinatario")
 
+    parties = dict(
+        issuer_tax_id=issuer_tax_id,
+        issuer_name=issuer_name,
+        customer_tax_id=customer_tax_id,
+        customer_name=customer_name,
+        customer_email=customer_email,
+    )
+    return read_bodies(root, FORMAT, KINDS, (transmitter, progressive), parties, _body_totals)
+
+
+def _body_totals(body: etree._Element, prefix: str) -> tuple[Decimal, Decimal]:
+    """(total, tax): ImportoTotaleDocumento when stated, else the summary's sum."""
+    tax_total, taxable_total = _summary_totals(body, prefix)
+    declared = _text(body, f"{_DOCUMENT}/ImportoTotaleDocumento")
+    if declared is None:
+        return taxable_total + tax_total, tax_total
+    field = f"{prefix}{_DOCUMENT}/ImportoTotaleDocumento"
+    return parse_amount(FORMAT, field, declared), tax_total
+
+
+def read_bodies(
+    root, format: str, kinds: dict, transmission: tuple[str, str], parties: dict, totals
+) -> list[InvoiceRecord]:
+    """One InvoiceRecord per FatturaElettronicaBody (of FatturaPA or the semplificata,
+    `format`): its kind by `kinds`, its amounts by `totals(body, prefix)`, the parties
+    of the shared header."""
     bodies = _children(root, _BODY)
     if not bodies:
-        raise missing(FORMAT, _BODY)
+        raise missing(format, _BODY)
     records: list[InvoiceRecord] = []
     for position, body in enumerate(bodies, start=1):
         # Fields of the second body onwards are named FatturaElettronicaBody[2]/... in errors.
         prefix = f"{_BODY}[{position}]/" if len(bodies) > 1 else f"{_BODY}/"
         document = f"{prefix}{_DOCUMENT}"
-        kind = KINDS.get(_required(body, f"{_DOCUMENT}/TipoDocumento", prefix), "invoice")
-        currency = parse_currency(
-            FORMAT, f"{document}/Divisa", _required(body, f"{_DOCUMENT}/Divisa", prefix)
-        )
-        issue_date = parse_date(
-            FORMAT, f"{document}/Data", _required(body, f"{_DOCUMENT}/Data", prefix)
-        )
-        number = _required(body, f"{_DOCUMENT}/Numero", prefix)
-        tax_total, taxable_total = _summary_totals(body, prefix)
-        declared_total = _text(body, f"{_DOCUMENT}/ImportoTotaleDocumento")
-        if declared_total is not None:
-            total = parse_amount(FORMAT, f"{document}/ImportoTotaleDocumento", declared_total)
-        else:
-            total = taxable_total + tax_total
+        code = _required(body, f"{_DOCUMENT}/TipoDocumento", prefix, format)
+        divisa = _required(body, f"{_DOCUMENT}/Divisa", prefix, format)
+        currency = parse_currency(format, f"{document}/Divisa", divisa)
+        data = _required(body, f"{_DOCUMENT}/Data", prefix, format)
+        issue_date = parse_date(format, f"{document}/Data", data)
+        number = _required(body, f"{_DOCUMENT}/Numero", prefix, format)
+        total, tax_total = totals(body, prefix)
+        transmitter, progressive = transmission
         national_id = build_national_id(transmitter, progressive, number, issue_date)
         if any(record.national_id == national_id for record in records):
             raise invalid(
-                FORMAT,
+                format,
                 f"{document}/Numero",
                 number,
                 "an earlier body of the same file has the same number and date",
@@ -95,20 +115,16 @@ def read_fatturapa(root: etree._Element) -> list[InvoiceRecord]:
             )
         records.append(
             InvoiceRecord(
-                format=FORMAT,
+                format=format,
                 country="IT",
-                kind=kind,
+                kind=kinds.get(code, "invoice"),
                 number=number,
                 issue_date=issue_date,
                 currency=currency,
                 total=total,
                 tax_total=tax_total,
                 national_id=national_id,
-                issuer_tax_id=issuer_tax_id,
-                issuer_name=issuer_name,
-                customer_tax_id=customer_tax_id,
-                customer_name=customer_name,
-                customer_email=customer_email,
+                **parties,
             )
         )
     return records

@@ -14,14 +14,12 @@ from decimal import Decimal
 from lxml import etree
 
 import saas.einvoice.fatturapa as fatturapa
-from saas.einvoice.fatturapa import _children, _find, _text, build_national_id
+from saas.einvoice.fatturapa import _children, _find, _text
 from saas.einvoice.records import (
     InvoiceRecord,
     invalid,
     missing,
     parse_amount,
-    parse_currency,
-    parse_date,
 )
 
 FORMAT = "fatturapa-sm10"
@@ -67,50 +65,16 @@ def read_semplificata(root: etree._Element) -> list[InvoiceRecord]:
     customer_name = (_name(other) if other is not None else None) or customer_tax_id
     customer_email = _text(header, "DatiTrasmissione/PECDestinatario")
 
-    bodies = _children(root, _BODY)
-    if not bodies:
-        raise missing(FORMAT, _BODY)
-    records: list[InvoiceRecord] = []
-    for position, body in enumerate(bodies, start=1):
-        prefix = f"{_BODY}[{position}]/" if len(bodies) > 1 else f"{_BODY}/"
-        document = f"{prefix}{_DOCUMENT}"
-        kind = KINDS.get(_required(body, f"{_DOCUMENT}/TipoDocumento", prefix), "invoice")
-        currency = parse_currency(
-            FORMAT, f"{document}/Divisa", _required(body, f"{_DOCUMENT}/Divisa", prefix)
-        )
-        issue_date = parse_date(
-            FORMAT, f"{document}/Data", _required(body, f"{_DOCUMENT}/Data", prefix)
-        )
-        number = _required(body, f"{_DOCUMENT}/Numero", prefix)
-        total, tax_total = _line_totals(body, prefix)
-        national_id = build_national_id(transmitter, progressive, number, issue_date)
-        if any(record.national_id == national_id for record in records):
-            raise invalid(
-                FORMAT,
-                f"{document}/Numero",
-                number,
-                "an earlier body of the same file has the same number and date",
-                "duplicate_body",
-            )
-        records.append(
-            InvoiceRecord(
-                format=FORMAT,
-                country="IT",
-                kind=kind,
-                number=number,
-                issue_date=issue_date,
-                currency=currency,
-                total=total,
-                tax_total=tax_total,
-                national_id=national_id,
-                issuer_tax_id=issuer_tax_id,
-                issuer_name=issuer_name,
-                customer_tax_id=customer_tax_id,
-                customer_name=customer_name,
-                customer_email=customer_email,
-            )
-        )
-    return records
+    parties = dict(
+        issuer_tax_id=issuer_tax_id,
+        issuer_name=issuer_name,
+        customer_tax_id=customer_tax_id,
+        customer_name=customer_name,
+        customer_email=customer_email,
+    )
+    return fatturapa.read_bodies(
+        root, FORMAT, KINDS, (transmitter, progressive), parties, _line_totals
+    )
 
 
 def _line_totals(body: etree._Element, prefix: str) -> tuple[Decimal, Decimal]:
