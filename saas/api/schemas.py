@@ -52,6 +52,10 @@ class Invoice(Schema):
     issuer: Party
     customer: Customer
     has_pdf: bool
+    pdf_generated: bool = Field(
+        description="The PDF is the portal's printable copy, drawn from the XML the first "
+        "time the customer asked for a PDF of an invoice sent without one"
+    )
     downloaded: bool = Field(
         description="Whether the customer has downloaded all its files: the XML and, if it "
         "has one, the PDF (alone or in a pending-downloads zip)"
@@ -85,6 +89,7 @@ class Invoice(Schema):
                 email=invoice.customer.email,
             ),
             has_pdf=invoice.pdf_key is not None,
+            pdf_generated=invoice.pdf_generated,
             downloaded=invoice.downloaded,
             created_at=invoice.created_at,
             **more,

@@ -186,3 +186,21 @@ def test_another_customers_recipient_and_another_tenant_reach_none_of_it(app, te
         assert db.session.get(Invoice, first).pdf_key is None
     owner = reader(app, "adriatica", PEC)
     assert [owner.get(f"/t/adriatica{p}").status_code for p in paths] == [200, 200, 200]
+
+
+def test_the_api_says_when_the_pdf_is_the_portals_copy(app, tenants):
+    from tests.api.test_api import API, bearer, key_for, staff
+
+    publish_for(app, "intertec", (SAMPLES / "co" / "ubl21-invoice.xml").read_bytes(), email=PEC)
+    key = key_for(app, staff(app, tenants)[0])
+    api = app.test_client()
+    invoice = invoice_id(app, "SETP990000008")
+    before = api.get(f"{API}/invoices/{invoice}", headers=bearer(key)).get_json()
+    assert (before["has_pdf"], before["pdf_generated"]) == (False, False)
+    assert (
+        reader(app, "intertec", PEC).get(f"/t/intertec/invoices/{invoice}/pdf").status_code == 200
+    )
+    after = api.get(f"{API}/invoices/{invoice}", headers=bearer(key)).get_json()
+    assert (after["has_pdf"], after["pdf_generated"]) == (True, True)
+    pdf = api.get(f"{API}/invoices/{invoice}/pdf", headers=bearer(key))
+    assert "SETP990000008" in pdf_text(pdf.data)

@@ -19,6 +19,7 @@ from saas.support.models import SupportRequest
 from saas.tenancy import all_tenants
 from tests import html
 from tests.auth.conftest import csrf_from, sign_in
+from tests.console.test_console import staff_client
 from tests.einvoice.conftest import SAMPLES
 from tests.factories import PASSWORD, make_user
 from tests.invoices import fake_pdf, ubl_invoice
@@ -27,15 +28,6 @@ from tests.portal.test_invoice_reading import reader
 
 EMAIL = "compras@andina.example"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def staff_client(app, tenants, role, **values):
-    with app.app_context():
-        user = make_user(tenants["intertec"].load(), role=role, **values)
-        login = user.username
-    client = app.test_client()
-    assert sign_in(client, "intertec", login, PASSWORD).status_code == 302
-    return client
 
 
 def post(client, path, data, files=None):
