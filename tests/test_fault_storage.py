@@ -101,3 +101,22 @@ def test_a_console_upload_while_storage_is_down_says_so_in_the_users_language(ap
     s3.start()
     wait_until(lambda: upload_one(client, ubl_invoice("FE-2"), "es").status_code == 302)
     assert invoices(app) == 1
+
+
+def test_reading_an_invoice_while_storage_is_down(app, tenants, s3):
+    """Its page falls back to what the portal recorded; its printable copy, which needs
+    the XML, is a 503 (not a 404: it can be made once storage is back), and nothing of
+    it is recorded."""
+    from tests.portal.conftest import publish_for
+    from tests.portal.test_invoice_reading import reader
+
+    [invoice_id] = publish_for(app, "intertec", ubl_invoice("FE-5"))  # no PDF
+    client = reader(app, "intertec", "compras@andina.example")
+    s3.stop()
+    page = client.get(f"/t/intertec/invoices/{invoice_id}?lang=en")
+    assert page.status_code == 200
+    assert html.text(html.doc(page), "//dd[@class='invoice-total']").startswith("COP")
+    copy = client.get(f"/t/intertec/invoices/{invoice_id}/pdf?lang=en")
+    assert copy.status_code == 503
+    with app.app_context(), all_tenants():
+        assert db.session.get(Invoice, invoice_id).pdf_key is None

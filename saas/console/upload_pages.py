@@ -103,9 +103,7 @@ def _publish_zip(upload):
     try:
         batch = bulk.start_upload(staff(), [upload])
     except bulk.UploadError as problem:
-        code, _sep, name = str(problem).partition(":")
-        message = UPLOAD_PROBLEMS[code](name, _limits())
-        return render("console/upload.html", status=422, error=message, email=None)
+        return render("console/upload.html", status=422, error=_problem(problem), email=None)
     flash(
         _(
             "The zip is being published as a bulk upload: every invoice in it, each with "
@@ -156,6 +154,12 @@ UPLOAD_PROBLEMS = {
 }
 
 
+def _problem(problem: bulk.UploadError) -> str:
+    """An UploadError ("code" or "code:file name") in the uploader's words."""
+    code, _sep, name = str(problem).partition(":")
+    return UPLOAD_PROBLEMS[code](name, _limits())
+
+
 @bp.route("/t/<tenant>/console/uploads", methods=["GET", "POST"])
 @requires("invoices.upload")
 def uploads():
@@ -163,9 +167,9 @@ def uploads():
         try:
             batch = bulk.start_upload(staff(), request.files.getlist("files"))
         except bulk.UploadError as problem:
-            code, _sep, name = str(problem).partition(":")
-            message = UPLOAD_PROBLEMS[code](name, _limits())
-            return render("console/uploads.html", status=422, error=message, limits=_limits())
+            return render(
+                "console/uploads.html", status=422, error=_problem(problem), limits=_limits()
+            )
         return redirect(url_for("console.upload_status", batch_id=batch.id), 303)
     return render("console/uploads.html", error=None, limits=_limits())
 

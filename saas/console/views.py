@@ -76,9 +76,7 @@ def invoices():
 @requires("invoices.download")
 def download(invoice_id: int, what: str):
     invoice = visibility.staff_invoice(staff(), invoice_id)
-    if invoice is not None and what == "pdf" and invoice.pdf_key is None:
-        reading.ensure_pdf(invoice)  # the printable copy, as the customer gets it
-    key = invoice and (invoice.pdf_key if what == "pdf" else invoice.xml_key)
+    key = invoice and reading.file_key(invoice, what)
     if not key:
         abort(404)
     return serve(key, invoice.file_name(what), MIME[what])

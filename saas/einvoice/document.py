@@ -15,8 +15,6 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from lxml import etree
-
 
 @dataclass
 class Party:
@@ -125,13 +123,3 @@ def clean(text: str | None) -> str | None:
 
 def joined(*parts: str | None, sep: str = " ") -> str | None:
     return sep.join(p for p in parts if p) or None
-
-
-def local_children(element: etree._Element, name: str) -> list[etree._Element]:
-    """Child elements by local name, whatever their namespace (FatturaPA's children
-    carry none, but some senders put them in the root's)."""
-    return [
-        child
-        for child in element
-        if isinstance(child.tag, str) and etree.QName(child).localname == name
-    ]

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+import saas.einvoice.fatturapa as fatturapa
 from saas.einvoice import semplificata
 from saas.einvoice.document import (
     Attachment,
@@ -20,9 +21,8 @@ from saas.einvoice.document import (
     clean,
     date,
     joined,
-    local_children,
 )
-from saas.einvoice.fatturapa import FORMAT, KINDS, build_national_id
+from saas.einvoice.fatturapa import FORMAT, KINDS, _children, build_national_id
 
 _MEDIA_TYPES = {
     "PDF": "application/pdf",
@@ -41,7 +41,7 @@ def read(root: etree._Element, national_id: str) -> Document:
     transmitter = (_text(header, "DatiTrasmissione/IdTrasmittente/IdPaese") or "").upper()
     transmitter += _text(header, "DatiTrasmissione/IdTrasmittente/IdCodice") or ""
     progressive = _text(header, "DatiTrasmissione/ProgressivoInvio") or ""
-    bodies = local_children(root, "FatturaElettronicaBody")
+    bodies = _children(root, "FatturaElettronicaBody")
     body = bodies[0]
     for candidate in bodies:  # the body this invoice is, among the file's
         number = _text(candidate, "DatiGenerali/DatiGeneraliDocumento/Numero") or ""
@@ -109,7 +109,7 @@ def read(root: etree._Element, national_id: str) -> Document:
         ),
         due_date=next((d for d in dues if d), None),
         payment_terms=_payment_terms(payments),
-        notes=[n for n in (clean(e.text) for e in local_children(general, "Causale")) if n],
+        notes=[n for n in (clean(e.text) for e in _children(general, "Causale")) if n],
         references=[
             Reference(
                 number=_text(ref, "IdDocumento"), national_id=None, date=date(_text(ref, "Data"))
@@ -122,7 +122,7 @@ def read(root: etree._Element, national_id: str) -> Document:
             )
             for ref in _all(body, "DatiGenerali/DatiFatturaRettificata")
         ],
-        attachments=[a for a in (_attachment(e) for e in local_children(body, "Allegati")) if a],
+        attachments=[a for a in (_attachment(e) for e in _children(body, "Allegati")) if a],
     )
 
 
@@ -166,7 +166,7 @@ def _line(row: etree._Element) -> Line:
     gross = (price * (quantity if quantity is not None else 1)) if price is not None else None
     # ScontoMaggiorazione: SC a discount, MG a surcharge; what is off the line is the
     # difference between price times quantity and the line's total.
-    has_discount = any(_text(d, "Tipo") == "SC" for d in local_children(row, "ScontoMaggiorazione"))
+    has_discount = any(_text(d, "Tipo") == "SC" for d in _children(row, "ScontoMaggiorazione"))
     discount = (gross - total) if has_discount and gross is not None and total is not None else None
     return Line(
         description=_text(row, "Descrizione") or "",
@@ -197,7 +197,7 @@ def _simple_lines(body: etree._Element) -> tuple[list[Line], list[TaxRow]]:
     """Semplificata lines carry VAT-inclusive amounts; the summary is built per rate."""
     lines: list[Line] = []
     by_rate: dict[tuple[Decimal | None, str | None], tuple[Decimal, Decimal]] = {}
-    for row in local_children(body, "DatiBeniServizi"):
+    for row in _children(body, "DatiBeniServizi"):
         total = amount(_text(row, "Importo")) or Decimal(0)
         rate = amount(_text(row, "DatiIVA/Aliquota"))
         vat = amount(_text(row, "DatiIVA/Imposta"))
@@ -259,26 +259,17 @@ def _attachment(element: etree._Element) -> Attachment | None:
 
 
 def _find(element: etree._Element | None, path: str) -> etree._Element | None:
-    for name in path.split("/"):
-        if element is None:
-            return None
-        matches = local_children(element, name)
-        element = matches[0] if matches else None
-    return element
+    """fatturapa's path by local names, for an element that may be missing."""
+    return fatturapa._find(element, path) if element is not None else None
 
 
 def _all(element: etree._Element | None, path: str) -> list[etree._Element]:
-    parent, _, last = path.rpartition("/")
-    holder = _find(element, parent) if parent else element
-    if holder is None:
-        return []
-    if parent and element is not None:  # every parent of that name, not only the first
-        first, _, rest = path.partition("/")
-        found = []
-        for child in local_children(element, first):
-            found += _all(child, rest)
-        return found
-    return local_children(holder, last)
+    """Every element along `path`, under every parent of each step's name (a body may
+    hold several DatiBeniServizi, each with its lines)."""
+    found = [element] if element is not None else []
+    for name in path.split("/"):
+        found = [child for parent in found for child in _children(parent, name)]
+    return found
 
 
 def _text(element: etree._Element | None, path: str) -> str | None:

@@ -19,17 +19,23 @@ from saas.einvoice.document_reader import read_document
 from saas.extensions import db
 from saas.i18n import percent
 from saas.portal.models import Invoice
-from saas.storage import StorageError, get_storage, tenant_key
+from saas.storage import StorageError, StorageUnavailable, get_storage
 from saas.transactions import claim
 
 log = logging.getLogger(__name__)
 
 
-def document_for(invoice: Invoice) -> Document | None:
+def document_for(invoice: Invoice, *, storage_away_ok: bool = True) -> Document | None:
     """The invoice as its XML says it; None (logged) if the stored file cannot be read
-    so any more, when the page falls back to what the portal recorded."""
+    (any more, or now: storage is away), when the page falls back to what the portal
+    recorded. With `storage_away_ok=False` storage being away is the caller's 503."""
     try:
         return read_document(get_storage().read(invoice.xml_key), invoice.national_id)
+    except StorageUnavailable:
+        if not storage_away_ok:
+            raise
+        log.warning("invoice %s: storage is away, its page shows the summary", invoice.id)
+        return None
     except (StorageError, ValueError) as error:
         log.warning("invoice %s: its XML cannot be read for the page: %s", invoice.id, error)
         return None
@@ -73,20 +79,29 @@ def qr_svg(text: str) -> str:
     )
 
 
+def file_key(invoice: Invoice, what: str) -> str | None:
+    """The storage key of an invoice's "xml" or "pdf"; for an invoice sent without a
+    PDF, its printable copy (made now if it was never asked for). Every download of an
+    invoice's files (portal, console) goes through here."""
+    if what == "pdf" and invoice.pdf_key is None:
+        ensure_pdf(invoice)
+    return invoice.pdf_key if what == "pdf" else invoice.xml_key
+
+
 def ensure_pdf(invoice: Invoice) -> bool:
     """Give an invoice that came without a PDF its printable copy, made once, in the
     current language, and kept as its PDF (marked generated): downloads, zips and the
     pending count then treat it as any PDF. False when the XML cannot be read."""
     if invoice.pdf_key is not None:
         return True
-    document = document_for(invoice)
+    document = document_for(invoice, storage_away_ok=False)  # away: a 503, not a 404
     if document is None:
         return False
-    from saas.portal.pdf_render import render_pdf  # ReportLab loads only when needed
+    from saas.portal.pdf_render import render_pdf  # it imports this module's labels
 
     data = render_pdf(document, g.tenant, invoice.amount_decimals)
-    folder = invoice.xml_key.rpartition("/")[0] or tenant_key(invoice.tenant_id, "invoices")
-    key = f"{folder}/generated-{uuid.uuid4().hex[:8]}.pdf"
+    # Beside the invoice's XML, under a name of its own (two requests may race to it).
+    key = f"{invoice.xml_key.rpartition('/')[0]}/generated-{uuid.uuid4().hex[:8]}.pdf"
     get_storage().put(key, data, "application/pdf")
     won = claim(
         Invoice,

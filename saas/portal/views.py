@@ -32,6 +32,7 @@ bp.add_app_template_filter(reading.payment_term_label, "payment_term")
 bp.add_app_template_filter(reading.quantity, "quantity")
 bp.add_app_template_global(reading.tax_label, "tax_label")
 bp.add_app_template_global(reading.tax_id_label, "tax_id_label")
+bp.add_app_template_global(reading.kind_title, "kind_label")
 
 
 def signed_in_user() -> User:
@@ -112,9 +113,7 @@ def invoice(invoice_id: int):
 def download(invoice_id: int, what: str):
     user = signed_in_user()
     found = visibility.invoice_for(user, invoice_id)
-    if found is not None and what == "pdf" and found.pdf_key is None:
-        reading.ensure_pdf(found)  # the printable copy, when the issuer sent no PDF
-    key = None if found is None else found.pdf_key if what == "pdf" else found.xml_key
+    key = None if found is None else reading.file_key(found, what)
     if key is None:
         abort(404)
     visibility.record_download(user, found, what)
@@ -254,15 +253,6 @@ def set_password(token: str):
             return redirect(url_for("portal.invoices"))
         return render("portal/set_password.html", status=422, form=form, user=user)
     return render("portal/set_password.html", form=form, user=user)
-
-
-@bp.app_template_global()
-def kind_label(kind: str) -> str:
-    return {
-        "invoice": _("Invoice"),
-        "credit_note": _("Credit note"),
-        "debit_note": _("Debit note"),
-    }.get(kind, kind)
 
 
 @bp.app_template_global()

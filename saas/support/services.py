@@ -6,13 +6,16 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, select, true
+from flask_babel import format_decimal
+from sqlalchemy import ColumnElement, Select, select
 
 from saas import audit, clock
 from saas.auth.models import User
+from saas.console.upload_files import file_name
 from saas.extensions import db
 from saas.mail import absolute_url, email_user
 from saas.portal import visibility
+from saas.portal.publishing import PDF_MAGIC
 from saas.storage import get_storage, tenant_key
 from saas.support.models import STATUSES, SupportMessage, SupportRequest
 
@@ -20,7 +23,7 @@ SUBJECT_MAX = 200
 BODY_MAX = 5000
 # What an attachment may be, known by its first bytes (never by the name it came with).
 ATTACHMENT_TYPES = {
-    b"%PDF-": ("application/pdf", "pdf"),
+    PDF_MAGIC: ("application/pdf", "pdf"),
     b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
     b"\xff\xd8\xff": ("image/jpeg", "jpg"),
 }
@@ -46,18 +49,16 @@ def own_requests(user: User) -> Select:
     )
 
 
-def staff_rule(user: User) -> ColumnElement[bool]:
-    """The requests a staff user may see: all, or for one limited to some issuers, those
-    about their issuers' invoices (a request about no invoice is for unlimited staff)."""
-    issuers = visibility.assigned_issuers(user)
-    if issuers is None:
-        return true()
-    return SupportRequest.issuer_company_id.in_([c.id for c in issuers] or [0])
+def _staff_scope(user: User) -> ColumnElement[bool]:
+    """The requests a staff user may see: those about invoices of the issuers they may
+    see (all, unless limited; a request about no invoice is for unlimited staff only,
+    as `in_([...])` never holds for NULL)."""
+    return visibility.staff_issuers_rule(user, SupportRequest.issuer_company_id)
 
 
 def queue(user: User, status: str | None) -> Select:
     """The staff queue, oldest first; `status` one of STATUSES or None for all."""
-    query = select(SupportRequest).where(staff_rule(user)).order_by(SupportRequest.id)
+    query = select(SupportRequest).where(_staff_scope(user)).order_by(SupportRequest.id)
     if status in STATUSES:
         query = query.where(SupportRequest.status == status)
     return query
@@ -69,7 +70,7 @@ def request_for_requester(user: User, request_id: int) -> SupportRequest | None:
 
 def request_for_staff(user: User, request_id: int) -> SupportRequest | None:
     return db.session.scalars(
-        select(SupportRequest).where(SupportRequest.id == request_id, staff_rule(user))
+        select(SupportRequest).where(SupportRequest.id == request_id, _staff_scope(user))
     ).first()
 
 
@@ -163,7 +164,7 @@ def _add_message(request: SupportRequest, author: User, body: str, upload, *, fr
             raise SupportProblem("attachment", "type")
         key = tenant_key(request.tenant_id, "support", str(request.id), uuid.uuid4().hex)
         get_storage().put(key, data, kind[0])
-        name = "".join(c for c in upload.filename.rsplit("/", 1)[-1] if c.isprintable())[:150]
+        name = "".join(c for c in file_name(upload.filename) if c.isprintable())
         message.attachment_key, message.attachment_type = key, kind[0]
         message.attachment_name = name or f"attachment.{kind[1]}"
         message.attachment_size = len(data)
@@ -171,6 +172,11 @@ def _add_message(request: SupportRequest, author: User, body: str, upload, *, fr
     db.session.add(message)
     db.session.flush()
     return message
+
+
+def attachment_limit_mb() -> str:
+    """SUPPORT_ATTACHMENT_MAX_BYTES as the pages and messages state it."""
+    return format_decimal(round(current_app.config["SUPPORT_ATTACHMENT_MAX_BYTES"] / 2**20, 1))
 
 
 def attachment_of(request: SupportRequest, message_id: int) -> SupportMessage | None:

@@ -3,9 +3,7 @@ answers and closing in the console (Support and Administrators)."""
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,19 +12,22 @@ from saas.extensions import db
 from saas.htmx import render
 from saas.permissions import requires
 from saas.portal import visibility
-from saas.storage import get_storage
+from saas.storage import serve
 from saas.support import services
 from saas.support.models import STATUSES
 from saas.tenancy import current_tenant
 
 bp = Blueprint("support", __name__, template_folder="templates")
+bp.add_app_template_global(services.attachment_limit_mb, "attachment_limit_mb")
 
 PROBLEMS = {
     "required": lambda: _("Fill in this field."),
     "too_long": lambda: _("This is too long."),
     "invoice": lambda: _("This invoice is not one of yours."),
     "closed": lambda: _("This request is closed: open a new one."),
-    "too_big": lambda: _("The attachment may be at most 5 MB."),
+    "too_big": lambda: _(
+        "The attachment may be at most %(size)s MB.", size=services.attachment_limit_mb()
+    ),
     "type": lambda: _("The attachment must be a PDF, PNG or JPEG file."),
 }
 
@@ -132,12 +133,12 @@ def answer(request_id: int):
             )  # fmt: skip
         except services.SupportProblem as problem:
             return render(
-                "support/thread.html", status=422, item=found, errors=_form_error(problem),
-                form=request.form, staff_view=True,
+                "support/console_thread.html", status=422, item=found,
+                errors=_form_error(problem), form=request.form, staff_view=True,
             )  # fmt: skip
         flash(_("Your answer was sent to %(email)s.", email=found.requester.email), "success")
         return redirect(url_for("support.answer", request_id=found.id), 303)
-    return render("support/thread.html", item=found, errors={}, form={}, staff_view=True)
+    return render("support/console_thread.html", item=found, errors={}, form={}, staff_view=True)
 
 
 @bp.post("/t/<tenant>/console/support/<id:request_id>/close")
@@ -161,11 +162,4 @@ def _attachment(found, message_id: int):
     message = services.attachment_of(found, message_id) if found is not None else None
     if message is None:
         abort(404)
-    response = send_file(
-        io.BytesIO(get_storage().read(message.attachment_key)),
-        mimetype=message.attachment_type,
-        as_attachment=True,
-        download_name=message.attachment_name,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return serve(message.attachment_key, message.attachment_name, message.attachment_type)
