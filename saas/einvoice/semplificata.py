@@ -28,9 +28,7 @@ VERSION = "FSM10"
 # TD07 is the simplified invoice; TD08 and TD09 its credit and debit notes.
 KINDS = {"TD08": "credit_note", "TD09": "debit_note"}
 
-_HEADER = "FatturaElettronicaHeader"
-_BODY = "FatturaElettronicaBody"
-_DOCUMENT = "DatiGenerali/DatiGeneraliDocumento"
+_HEADER = fatturapa._HEADER  # the same header and bodies as FatturaPA 1.2's
 
 
 def is_semplificata(root: etree._Element) -> bool:
