@@ -108,4 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(support_bp)
 
     app.register_blueprint(platform_bp)
+    from saas.signup.views import bp as signup_bp
+
+    app.register_blueprint(signup_bp)
     return app

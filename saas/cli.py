@@ -63,12 +63,15 @@ def tenants_sync():
 @tenants_cli.command("list")
 @all_tenants()
 def tenants_list():
-    """Tenants with their country, languages and domains."""
+    """Tenants with their country, languages, domains, origin (file or signup) and status."""
     from saas.tenancy.models import Tenant
 
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
         domains = ", ".join(d.host for d in tenant.domains) or "-"
-        click.echo(f"{tenant.slug}\t{tenant.country}\t{','.join(tenant.locales)}\t{domains}")
+        click.echo(
+            f"{tenant.slug}\t{tenant.country}\t{','.join(tenant.locales)}\t{domains}"
+            f"\t{tenant.origin}\t{tenant.status}"
+        )
 
 
 @users_cli.command("create")

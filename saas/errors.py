@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from saas import transactions
 from saas.extensions import db
 from saas.storage import StorageUnavailable
-from saas.tenancy import tenant_from_path
+from saas.tenancy import TenantSuspended, tenant_from_path
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,20 @@ def render_error(error: HTTPException, messages=None, api_code: str | None = Non
     return response
 
 
+def _suspended_messages():
+    return (
+        _("Portal suspended"),
+        _(
+            "This portal is suspended for now: its pages and invoices cannot be opened. "
+            "Nothing has been deleted."
+        ),
+    )
+
+
+def tenant_suspended(error: TenantSuspended):
+    return render_error(error, _suspended_messages, "tenant_suspended")
+
+
 def storage_unavailable(error: StorageUnavailable):
     log.warning("storage unavailable on %s: %s", request.path, error)
     answer = render_error(ServiceUnavailable(), _storage_messages, "storage_unavailable")
@@ -129,6 +143,7 @@ def handle_unexpected(error: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(TenantSuspended, tenant_suspended)
     app.register_error_handler(StorageUnavailable, storage_unavailable)
     app.register_error_handler(DBAPIError, database_unavailable)
     if not app.testing:

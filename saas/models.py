@@ -9,6 +9,7 @@ from saas.mail import OutboxMessage
 from saas.platform.models import PlatformAdmin
 from saas.portal.models import DownloadEvent, ExportJob, Invoice, InvoiceNotice, NoticeDigest
 from saas.seats.models import Seat, SeatPurchase
+from saas.signup.models import Signup
 from saas.support.models import SupportMessage, SupportRequest
 from saas.tenancy.models import Tenant, TenantDomain
 
@@ -26,6 +27,7 @@ __all__ = [
     "PlatformAdmin",
     "Seat",
     "SeatPurchase",
+    "Signup",
     "SupportMessage",
     "SupportRequest",
     "Tenant",

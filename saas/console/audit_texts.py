@@ -69,7 +69,11 @@ EVENT_NAMES = {
     "support.opened": _l("Support request opened"),
     "support.replied": _l("Support request: the requester wrote again"),
     "tenant.created": _l("Portal created"),
+    "tenant.reactivated": _l("Portal reactivated"),
     "tenant.settings_changed": _l("Settings changed"),
+    "tenant.signed_up": _l("Portal created by sign-up"),
+    "tenant.slug_changed": _l("Portal address changed"),
+    "tenant.suspended": _l("Portal suspended"),
     "tenant.updated": _l("Portal updated from its file"),
     "upload.finished": _l("Upload finished"),
     "upload.started": _l("Upload started"),
@@ -315,6 +319,10 @@ SENTENCES: dict[str, Callable[[_Row], str]] = {
         "%(who)s changed the settings: %(fields)s.", who=r.actor, fields=r.fields()
     ),
     "tenant.updated": lambda r: _("The portal was updated from its file."),
+    "tenant.signed_up": lambda r: _("%(who)s signed up and created the portal.", who=r.actor),
+    "tenant.slug_changed": lambda r: _("%(who)s changed the portal's address.", who=r.actor),
+    "tenant.suspended": lambda r: _("The platform suspended the portal."),
+    "tenant.reactivated": lambda r: _("The platform reactivated the portal."),
     "upload.finished": lambda r: _(
         "An upload of %(who)s finished: %(imported)s imported, %(present)s already present, "
         "%(errors)s with errors.",

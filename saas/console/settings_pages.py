@@ -15,6 +15,8 @@ from saas.htmx import is_htmx, render
 from saas.i18n import LANGUAGE_NAMES, parse_day, platform_locales, too_long_message
 from saas.permissions import requires
 from saas.routing import id_arg
+from saas.signup.forms import SlugForm
+from saas.signup.services import SignupError, can_change_slug, change_slug
 from saas.tenancy import current_tenant
 
 MAX_USER_FILTER = 254  # the longest address
@@ -58,11 +60,14 @@ def audit_log():
 # --- tenant settings ------------------------------------------------------------------------
 
 
-def _settings_form() -> SettingsForm:
+def _settings_form(posted: bool = True) -> SettingsForm:
+    """The Settings form: what was posted to it, else what is saved now."""
     tenant = current_tenant
+    posted = posted and request.method == "POST"
     form = SettingsForm(
+        **({} if posted else {"formdata": None}),
         data=None
-        if request.method == "POST"
+        if posted
         else {
             "name": tenant.name,
             "primary_color": tenant.primary_color,
@@ -100,6 +105,11 @@ def settings():
         else:
             flash(_("Nothing changed."), "info")
         return redirect(url_for("console.settings"), 303)
+    return _settings_page(form, status=422 if request.method == "POST" else 200)
+
+
+def _settings_page(form: SettingsForm, slug_form: SlugForm | None = None, status: int = 200):
+    tenant = current_tenant
     # The preview shows what was typed when it is a colour, else what is in use now.
     primary = form.primary_color.data
     primary = primary if is_color(primary) else tenant.primary_color
@@ -107,14 +117,44 @@ def settings():
     accent = accent if is_color(accent) else tenant.accent_color
     return render(
         "console/settings.html",
-        status=422 if request.method == "POST" else 200,
+        status=status,
         form=form,
+        slug_form=(slug_form or SlugForm(formdata=None)) if can_change_slug(tenant) else None,
         phones=form.support_phones.data,
         phone_errors=form.support_phones.errors,
         primary=primary,
         accent=accent,
         ratios=brand_contrast(primary, accent),
     )
+
+
+SLUG_PROBLEMS = {
+    "slug_invalid": lambda: _(
+        "Use 3 to 63 lower-case letters, digits and hyphens, starting and ending with a "
+        "letter or digit."
+    ),
+    "slug_taken": lambda: _("Another portal has this address."),
+    "slug_same": lambda: _("This is the address the portal has now."),
+}
+
+
+@bp.post("/t/<tenant>/console/settings/address")
+@requires("settings.manage")
+def change_address():
+    """A signed-up portal's one change of address (its first was made from its name)."""
+    if not can_change_slug(current_tenant):
+        flash(_("The portal's address can be changed only once."), "error")
+        return redirect(url_for("console.settings"), 303)
+    slug_form = SlugForm()
+    if slug_form.validate():
+        try:
+            change_slug(current_tenant, slug_form.slug.data, staff())
+        except SignupError as problem:
+            slug_form.slug.errors = [SLUG_PROBLEMS[problem.code]()]
+        else:
+            flash(_("The portal's address is now %(slug)s.", slug=current_tenant.slug), "success")
+            return redirect(url_for("console.settings", tenant=current_tenant.slug), 303)
+    return _settings_page(_settings_form(posted=False), slug_form, 422)
 
 
 @bp.post("/t/<tenant>/console/settings/preview")

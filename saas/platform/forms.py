@@ -1,4 +1,4 @@
-"""The platform console's forms: the decision on a seat purchase."""
+"""The platform console's forms: the decision on a seat purchase, a tenant's suspension."""
 
 from __future__ import annotations
 
@@ -26,5 +26,15 @@ class RejectPurchaseForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Say why: the tenant's Administrators are emailed it.")),
             Length(max=MAX_REASON),
+        ],
+    )
+
+
+class SuspendTenantForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason, for the platform's records"),
+        validators=[
+            DataRequired(message=_l("Say why the tenant is suspended.")),
+            Length(max=500),
         ],
     )

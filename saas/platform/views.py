@@ -1,5 +1,6 @@
-"""The platform console at /platform/: operators see every tenant and decide on seat
-purchases (activate with the payment reference, after confirming; or reject with a reason).
+"""The platform console at /platform/: operators see every tenant (with sign-ups still
+waiting for their email), suspend or reactivate one, and decide on seat purchases
+(activate with the payment reference, after confirming; or reject with a reason).
 
 Platform administrators are not users of any tenant; their session is a separate key
 in the signed session cookie (rotated at sign-in), checked against the database on
@@ -24,13 +25,15 @@ from saas.auth.passwords import password_problem
 from saas.auth.services import normalize_email
 from saas.extensions import db
 from saas.htmx import render
-from saas.platform.forms import ActivatePurchaseForm, RejectPurchaseForm
+from saas.platform.forms import ActivatePurchaseForm, RejectPurchaseForm, SuspendTenantForm
 from saas.platform.models import PlatformAdmin
 from saas.seats import ledger, purchases
 from saas.seats.models import SeatPurchase
 from saas.security import hash_password, verify_password
+from saas.signup.services import pending_signups
 from saas.tenancy.models import Tenant
 from saas.tenancy.scoping import as_tenant, span_all_tenants
+from saas.tenancy.services import set_status
 from saas.throttle import Limit, one_at_a_time, retry_after
 from saas.validation import InvalidEmail, email_address, has_control_characters
 
@@ -43,6 +46,20 @@ SESSION_STARTED = "platform_since"
 SESSION_LIFETIME = timedelta(hours=12)
 FAILURES = Limit(("platform.signin_failed",), 5, timedelta(minutes=15))
 IP_FAILURES = Limit(("platform.signin_failed",), 20, timedelta(minutes=15))
+
+
+@bp.app_template_global()
+def tenant_status(status: str) -> str:
+    return {
+        "pending": _("Pending verification"),  # a sign-up whose email is not confirmed yet
+        "active": _("Active"),
+        "suspended": _("Suspended"),
+    }.get(status, status)
+
+
+@bp.app_template_global()
+def tenant_origin(origin: str) -> str:
+    return {"file": _("Tenant file"), "signup": _("Sign-up")}.get(origin, origin)
 
 
 class PlatformError(ValueError):
@@ -158,7 +175,70 @@ def index():
     active = db.session.scalar(
         select(func.count(SeatPurchase.id)).where(SeatPurchase.status == "active")
     )
-    return render("platform/index.html", rows=rows, pending=pending, decided=decided, active=active)
+    return render(
+        "platform/index.html",
+        rows=rows,
+        pending=pending,
+        decided=decided,
+        active=active,
+        signups=pending_signups(),
+    )
+
+
+def _tenant_or_404(tenant_id: int) -> Tenant:
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        abort(404)
+    return tenant
+
+
+def _tenant_page(tenant: Tenant, form=None, status=200):
+    with as_tenant(tenant):  # its Administrators, whom the operator may call
+        admins = db.session.scalars(
+            select(User)
+            .where(User.kind == "staff", User.role == "admin", User.deleted_at.is_(None))
+            .order_by(User.is_owner.desc(), User.name)
+        ).all()
+    return render(
+        "platform/tenant.html",
+        status=status,
+        t=tenant,
+        admins=admins,
+        plan=ledger.plan_of(tenant),
+        form=form or SuspendTenantForm(formdata=None),
+    )
+
+
+@bp.get("/platform/tenants/<id:tenant_id>")
+@operators_only
+def tenant(tenant_id: int):
+    return _tenant_page(_tenant_or_404(tenant_id))
+
+
+@bp.post("/platform/tenants/<id:tenant_id>/suspend")
+@operators_only
+def suspend(tenant_id: int):
+    """Suspend a tenant: its pages and API answer 403 until an operator reactivates it."""
+    tenant = _tenant_or_404(tenant_id)
+    form = SuspendTenantForm()
+    if not form.validate():
+        return _tenant_page(tenant, form, 422)
+    if set_status(tenant, "suspended", operator=g.operator.email, reason=form.reason.data):
+        flash(_("%(tenant)s is suspended.", tenant=tenant.name), "success")
+    else:
+        flash(_("%(tenant)s was already suspended.", tenant=tenant.name), "info")
+    return redirect(url_for("platform.tenant", tenant_id=tenant.id), 303)
+
+
+@bp.post("/platform/tenants/<id:tenant_id>/reactivate")
+@operators_only
+def reactivate(tenant_id: int):
+    tenant = _tenant_or_404(tenant_id)
+    if set_status(tenant, "active", operator=g.operator.email):
+        flash(_("%(tenant)s is active again.", tenant=tenant.name), "success")
+    else:
+        flash(_("%(tenant)s was already active.", tenant=tenant.name), "info")
+    return redirect(url_for("platform.tenant", tenant_id=tenant.id), 303)
 
 
 def _purchase_or_404(purchase_id: int) -> SeatPurchase:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, abort, g, has_request_context, request
 from sqlalchemy import select
+from werkzeug.exceptions import Forbidden
 from werkzeug.local import LocalProxy
 
 from saas.extensions import db
@@ -28,6 +29,7 @@ __all__ = [
     "NoTenantError",
     "Tenant",
     "TenantScoped",
+    "TenantSuspended",
     "all_tenants",
     "as_tenant",
     "current_tenant",
@@ -38,8 +40,14 @@ __all__ = [
 ]
 
 # Paths that are never a tenant's, whatever the host.
-GLOBAL_PREFIXES = ("/static/", "/healthz", "/readyz", "/auth/", "/platform", "/dev/")
+GLOBAL_PREFIXES = ("/static/", "/healthz", "/readyz", "/auth/", "/platform", "/dev/", "/signup")
+# What a suspended tenant still serves: its colours and logo, which its error page shows.
+SERVED_WHILE_SUSPENDED = ("site.theme", "site.logo")
 ENVIRON_KEY = "saas.tenant_host"
+
+
+class TenantSuspended(Forbidden):
+    """The tenant's pages and API while an operator has it suspended (saas.errors words it)."""
 
 
 def _get_tenant() -> Tenant:
@@ -145,6 +153,8 @@ def init_app(app: Flask) -> None:
             if tenant is None:
                 abort(404)
             g.tenant = tenant
+            if tenant.suspended and endpoint not in SERVED_WHILE_SUSPENDED:
+                raise TenantSuspended()
 
     @app.context_processor
     def tenant_in_templates():

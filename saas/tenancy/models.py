@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from saas import clock
@@ -18,8 +18,17 @@ COUNTRIES = {
 }
 
 
+# Where a tenant comes from: its file under tenants/ (`tenants sync` owns it), or the
+# platform's sign-up page (it lives in the database only; `tenants sync` never touches it).
+ORIGINS = ("file", "signup")
+# A suspended tenant's pages and API answer 403 (saas.tenancy); nothing else changes.
+STATUSES = ("active", "suspended")
+
+
 class Tenant(Model):
     __tablename__ = "tenant"
+    # One portal per company: a tax id signs up once in its country.
+    __table_args__ = (Index("uq_tenant_country_tax_id", "country", "tax_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(63), unique=True)
@@ -43,6 +52,12 @@ class Tenant(Model):
     support_phones: Mapped[list] = mapped_column(JSON, default=list)
     # Settings an Administrator changed in the console: `tenants sync` leaves them alone.
     console_settings: Mapped[list] = mapped_column(JSON, default=list)
+    origin: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    # The company's own tax id, normalised (saas.einvoice.taxids); file tenants have none.
+    tax_id: Mapped[str | None] = mapped_column(String(32))
+    # A signed-up tenant may change its slug once (its first one is derived from the name).
+    slug_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
@@ -53,6 +68,10 @@ class Tenant(Model):
     @property
     def default_locale(self) -> str:
         return self.locales[0]
+
+    @property
+    def suspended(self) -> bool:
+        return self.status == "suspended"
 
     @property
     def tax_id_label(self) -> str:

@@ -1,4 +1,4 @@
-"""Creating and updating tenants from their files."""
+"""Creating and updating tenants from their files; an operator's suspension."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from saas.config import configured_login_methods
 from saas.extensions import db
 from saas.storage import get_storage, tenant_key
 from saas.tenancy.files import TenantFileError, TenantSpec, load_tenant_files
-from saas.tenancy.models import Tenant, TenantDomain
+from saas.tenancy.models import STATUSES, Tenant, TenantDomain
 from saas.tenancy.scoping import all_tenants
 
 
@@ -30,6 +30,7 @@ def sync_tenants(tenants_dir: str | Path | None = None) -> list[tuple[str, str]]
         tenants_dir, translations, configured_login_methods(current_app.config)
     )
     _check_domains_free(specs)
+    _check_not_signed_up(specs)
     for spec in specs:
         for warning in spec.warnings:
             current_app.logger.warning("%s", warning)
@@ -51,6 +52,42 @@ def _check_domains_free(specs: list[TenantSpec]) -> None:
                 problems.append(f"{spec.path}: domains: {host!r} belongs to tenant {owner!r}")
     if problems:
         raise TenantFileError(problems)
+
+
+def _check_not_signed_up(specs: list[TenantSpec]) -> None:
+    """A file never takes over a tenant that signed up by itself: that one lives in the
+    database, and its Administrator owns its settings."""
+    slugs = [spec.slug for spec in specs]
+    taken = set(
+        db.session.scalars(
+            select(Tenant.slug).where(Tenant.slug.in_(slugs), Tenant.origin != "file")
+        )
+    )
+    problems = [
+        f"{spec.path}: tenant {spec.slug!r} signed up by itself; rename the folder"
+        for spec in specs
+        if spec.slug in taken
+    ]
+    if problems:
+        raise TenantFileError(problems)
+
+
+def set_status(tenant: Tenant, status: str, *, operator: str, reason: str = "") -> bool:
+    """Suspend a tenant or make it active again (the platform console); False when it
+    already was. A suspended tenant's pages and API answer 403 (saas.tenancy)."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown tenant status {status!r}")
+    if tenant.status == status:
+        return False
+    tenant.status = status
+    db.session.flush()
+    audit.record(
+        "tenant.suspended" if status == "suspended" else "tenant.reactivated",
+        tenant_id=tenant.id,
+        subject=f"platform:{operator}",
+        reason=reason,
+    )
+    return True
 
 
 def _apply(spec: TenantSpec) -> str:

@@ -1,0 +1,1 @@
+"""Self sign-up: a new issuer creates its own tenant from the platform's /signup page."""
