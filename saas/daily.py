@@ -20,10 +20,16 @@ def daily_tasks() -> list:
 
 
 def run_daily() -> int:
-    """Queue every daily task for every tenant; returns how many jobs were queued."""
+    """Queue every daily task for every active tenant; returns how many jobs were queued.
+
+    A suspended tenant is left out: its reminders would link to pages that answer 403,
+    and its seats expire on the first run after an operator reactivates it.
+    """
     from saas.tenancy.models import Tenant
 
-    tenant_ids = db.session.scalars(select(Tenant.id).order_by(Tenant.id)).all()
+    tenant_ids = db.session.scalars(
+        select(Tenant.id).where(Tenant.status == "active").order_by(Tenant.id)
+    ).all()
     queued = 0
     for tenant_id in tenant_ids:
         for task in daily_tasks():

@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "companies.manage": frozenset({"admin"}),
     "support.answer": frozenset({"admin", "support"}),  # the support requests' queue
+    "support.open": frozenset(ROLES),  # any staff user asks Support, as recipients do
 }
 
 

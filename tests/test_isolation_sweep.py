@@ -73,6 +73,8 @@ FILL = {
     "purchase_id": ("id", "purchase"),  # a pending seat purchase
     "request_id": ("id", "support"),  # a recipient's support request, about their invoice
     "message_id": ("id", "message"),  # its first message, with an attachment
+    "own_request_id": ("id", "own_request"),  # a staff user's own request (side 1: the Biller's)
+    "own_message_id": ("id", "own_message"),  # its first message, with an attachment
     "position": ("int", None),  # the first of an invoice's attachments: names no row
 }
 TOKENS = {"portal.access": "access_link", "portal.set_password": "set_password"}  # endpoint
@@ -225,6 +227,10 @@ def build_side(app, ref) -> Side:
             asked = support.open_request(person, f"ASK-{slug}-{n}", "Help", invoice.id, png)
             db.session.commit()
             row |= {"support": asked.id, "message": asked.messages[0].id}
+            png = FileStorage(io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"1" * 32), "mine.png")
+            own = support.open_request(staff, f"OWN-{slug}-{n}", "Help", invoice.id, png)
+            db.session.commit()
+            row |= {"own_request": own.id, "own_message": own.messages[0].id}
             found.append((row, invoice, person, raw))
         assert {e.status for e in db.session.scalars(select(ExportJob))} == {"done"}
         (rows, invoice1, r1, biller_key), (other, invoice2, r2, admin_key) = found
@@ -242,8 +248,8 @@ def build_side(app, ref) -> Side:
             rows=rows,
             other=other,
             markers=secrets_of([invoice1, invoice2], db.session.scalars(select(User)))
-            | {f"ASK-{slug}-1", f"ASK-{slug}-2"},
-            other_markers=secrets_of([invoice2], [r2]) | {f"ASK-{slug}-2"},
+            | {f"ASK-{slug}-1", f"ASK-{slug}-2", f"OWN-{slug}-1", f"OWN-{slug}-2"},
+            other_markers=secrets_of([invoice2], [r2]) | {f"ASK-{slug}-2", f"OWN-{slug}-2"},
             magic="magic_link" in tenant.login_methods,
         )
         logins = {"admin": admin.username, "R1": r1.username, "biller I1": biller.username}

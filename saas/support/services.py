@@ -15,6 +15,7 @@ from saas.console.upload_files import file_name
 from saas.extensions import db
 from saas.mail import absolute_url, email_user
 from saas.portal import visibility
+from saas.portal.models import Invoice
 from saas.portal.publishing import PDF_MAGIC
 from saas.storage import get_storage, tenant_key
 from saas.support.models import STATUSES, SupportMessage, SupportRequest
@@ -77,23 +78,47 @@ def request_for_staff(user: User, request_id: int) -> SupportRequest | None:
 # --- what people do -------------------------------------------------------------------
 
 
+def invoice_for_requester(user: User, invoice_id) -> Invoice | None:
+    """The invoice a request may be about: one the user may see (a recipient's own, or
+    one of the issuers a staff user may see)."""
+    if user.kind != "staff":
+        return visibility.invoice_for(user, invoice_id)
+    try:
+        ident = int(invoice_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalars(visibility.staff_invoices(user).where(Invoice.id == ident)).first()
+
+
+def _companies_of(user: User, invoice: Invoice | None) -> tuple[int | None, int | None]:
+    """(issuer, customer) a request is filed under, which decides who in Support sees it:
+    the invoice's; else a recipient's company, or the one issuer a limited staff user
+    works for (so that issuer's Support sees it; unlimited Support always does)."""
+    if invoice is not None:
+        return invoice.issuer_company_id, invoice.customer_company_id
+    if user.kind == "staff":
+        issuers = visibility.assigned_issuers(user) or []
+        return (issuers[0].id if len(issuers) == 1 else None), None
+    companies = list(user.companies)
+    return None, companies[0].id if companies else None
+
+
 def open_request(user: User, subject: str, body: str, invoice_id, upload) -> SupportRequest:
-    """A recipient's new request, about one of their invoices if `invoice_id` is given."""
+    """A new request of a recipient or a staff user, about an invoice they may see if
+    `invoice_id` is given."""
     subject, body = _checked(subject, "subject", SUBJECT_MAX), _checked(body, "body", BODY_MAX)
     invoice = None
     if invoice_id:
-        invoice = visibility.invoice_for(user, invoice_id)
+        invoice = invoice_for_requester(user, invoice_id)
         if invoice is None:  # not theirs, or gone: as if it did not exist
             raise SupportProblem("invoice", "invoice")
-    companies = list(user.companies)
+    issuer_id, customer_id = _companies_of(user, invoice)
     request = SupportRequest(
         tenant_id=user.tenant_id,
         requester_id=user.id,
         invoice_id=invoice.id if invoice else None,
-        issuer_company_id=invoice.issuer_company_id if invoice else None,
-        customer_company_id=(
-            invoice.customer_company_id if invoice else (companies[0].id if companies else None)
-        ),
+        issuer_company_id=issuer_id,
+        customer_company_id=customer_id,
         subject=subject,
     )
     with db.session.begin_nested():  # a refused attachment leaves no request behind
@@ -122,13 +147,12 @@ def answer(staff: User, request: SupportRequest, body: str, upload, tenant) -> N
     audit.record("support.answered", user_id=staff.id, request=request.id)
     requester = request.requester
     if requester is not None and requester.active and requester.email:
-        email_user(
-            requester,
-            "support_answered",
-            tenant=tenant,
-            request=request,
-            link=absolute_url("support.thread", tenant=tenant.slug, request_id=request.id),
-        )
+        # A staff requester reads the thread in the console, a recipient in the portal.
+        if requester.kind == "staff":
+            link = absolute_url("support.mine", tenant=tenant.slug, own_request_id=request.id)
+        else:
+            link = absolute_url("support.thread", tenant=tenant.slug, request_id=request.id)
+        email_user(requester, "support_answered", tenant=tenant, request=request, link=link)
 
 
 def close(staff: User, request: SupportRequest) -> None:

@@ -11,7 +11,6 @@ from saas.console.blueprint import staff
 from saas.extensions import db
 from saas.htmx import render
 from saas.permissions import requires
-from saas.portal import visibility
 from saas.storage import serve
 from saas.support import services
 from saas.support.models import STATUSES
@@ -57,11 +56,28 @@ def requests():
 @bp.route("/t/<tenant>/support/new", methods=["GET", "POST"])
 @login_required
 def new():
-    user = recipient()
+    return _new(recipient(), "support/new.html", "support.thread")
+
+
+@bp.route("/t/<tenant>/support/<id:request_id>", methods=["GET", "POST"])
+@login_required
+def thread(request_id: int):
+    return _thread(recipient(), request_id, "support/thread.html", "support.thread")
+
+
+@bp.get("/t/<tenant>/support/<id:request_id>/files/<id:message_id>")
+@login_required
+def attachment(request_id: int, message_id: int):
+    found = services.request_for_requester(recipient(), request_id)
+    return _attachment(found, message_id)
+
+
+def _new(user, template: str, thread_endpoint: str):
+    """Open a request (a recipient in the portal, a staff user in the console)."""
     invoice_id = request.values.get("invoice", type=int)
-    invoice = visibility.invoice_for(user, invoice_id) if invoice_id else None
+    invoice = services.invoice_for_requester(user, invoice_id) if invoice_id else None
     if request.method == "GET":
-        return render("support/new.html", errors={}, form={}, invoice=invoice)
+        return render(template, errors={}, form={}, invoice=invoice)
     try:
         opened = services.open_request(
             user,
@@ -72,17 +88,29 @@ def new():
         )
     except services.SupportProblem as problem:
         return render(
-            "support/new.html", status=422, errors=_form_error(problem), form=request.form,
-            invoice=invoice,
-        )  # fmt: skip
+            template, status=422, errors=_form_error(problem), form=request.form, invoice=invoice
+        )
     flash(_("Your request was sent. We will answer by email."), "success")
-    return redirect(url_for("support.thread", request_id=opened.id), 303)
+    return redirect(_thread_url(thread_endpoint, opened.id), 303)
 
 
-@bp.route("/t/<tenant>/support/<id:request_id>", methods=["GET", "POST"])
-@login_required
-def thread(request_id: int):
-    user = recipient()
+def _thread_url(endpoint: str, request_id: int) -> str:
+    return url_for(endpoint, **thread_args(endpoint, request_id))
+
+
+@bp.app_template_global()
+def thread_args(endpoint: str, request_id: int, message_id: int | None = None) -> dict:
+    """The URL arguments of a thread's page or file: a staff user's own request is named
+    `own_request_id` (see `mine`), every other `request_id`."""
+    own = endpoint.startswith("support.mine")
+    args = {"own_request_id" if own else "request_id": request_id}
+    if message_id is not None:
+        args["own_message_id" if own else "message_id"] = message_id
+    return args
+
+
+def _thread(user, request_id: int, template: str, thread_endpoint: str, side: str = "portal"):
+    """The requester's thread: read it, and write again."""
     found = services.request_for_requester(user, request_id)
     if found is None:
         abort(404)
@@ -91,19 +119,43 @@ def thread(request_id: int):
             services.reply(user, found, request.form.get("body"), request.files.get("attachment"))
         except services.SupportProblem as problem:
             return render(
-                "support/thread.html", status=422, item=found, errors=_form_error(problem),
-                form=request.form, staff_view=False,
+                template, status=422, item=found, errors=_form_error(problem),
+                form=request.form, staff_view=False, side=side,
             )  # fmt: skip
         flash(_("Your message was added."), "success")
-        return redirect(url_for("support.thread", request_id=found.id), 303)
-    return render("support/thread.html", item=found, errors={}, form={}, staff_view=False)
+        return redirect(_thread_url(thread_endpoint, found.id), 303)
+    return render(template, item=found, errors={}, form={}, staff_view=False, side=side)
 
 
-@bp.get("/t/<tenant>/support/<id:request_id>/files/<id:message_id>")
-@login_required
-def attachment(request_id: int, message_id: int):
-    found = services.request_for_requester(recipient(), request_id)
-    return _attachment(found, message_id)
+# --- console: a staff user's own requests ----------------------------------------------
+
+
+@bp.get("/t/<tenant>/console/support/mine")
+@requires("support.open")
+def my_requests():
+    rows = db.session.scalars(services.own_requests(staff())).all()
+    return render("support/console_requests.html", rows=rows)
+
+
+@bp.route("/t/<tenant>/console/support/new", methods=["GET", "POST"])
+@requires("support.open")
+def staff_new():
+    return _new(staff(), "support/console_new.html", "support.mine")
+
+
+# Their own argument names: a staff user's own request is another row than the ones
+# Support answers (and the isolation sweep fills each name with its own kind of row).
+@bp.route("/t/<tenant>/console/support/mine/<id:own_request_id>", methods=["GET", "POST"])
+@requires("support.open")
+def mine(own_request_id: int):
+    return _thread(staff(), own_request_id, "support/console_thread.html", "support.mine", "mine")
+
+
+@bp.get("/t/<tenant>/console/support/mine/<id:own_request_id>/files/<id:own_message_id>")
+@requires("support.open")
+def mine_attachment(own_request_id: int, own_message_id: int):
+    found = services.request_for_requester(staff(), own_request_id)
+    return _attachment(found, own_message_id)
 
 
 # --- console --------------------------------------------------------------------------

@@ -63,6 +63,7 @@ ROUTES = [
     ("GET", "/t/intertec/console/settings", ADMIN),
     ("POST", "/t/intertec/console/settings", ADMIN),
     ("POST", "/t/intertec/console/settings/preview", ADMIN),
+    ("POST", "/t/intertec/console/settings/address", ADMIN),
     ("GET", "/t/intertec/console/users", ADMIN),
     ("POST", "/t/intertec/console/users", ADMIN),
     ("GET", "/t/intertec/console/users/{user}", ADMIN),

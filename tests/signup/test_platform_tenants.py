@@ -116,6 +116,11 @@ def test_an_operator_suspends_a_tenant_and_reactivates_it(app, signed_up):
     # Other tenants are untouched.
     assert client.get("/t/intertec/login").status_code == 200
 
+    with app.app_context():  # no daily reminders that would link to closed pages
+        from saas.daily import daily_tasks, run_daily
+
+        assert run_daily() == 3 * len(daily_tasks())  # the three file tenants only
+
     back = ops.post(f"/platform/tenants/{ident}/reactivate?lang=en", data={"csrf_token": token})
     assert back.status_code == 303
     assert client.get(f"/t/{slug}/console/").status_code == 200
