@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from saas import audit, clock
-from saas.auth.services import normalize_email
+from saas.auth.services import UserError, normalize_email
 from saas.companies import Company
 from saas.extensions import db
 from saas.mail import absolute_url, email_user, send_email
@@ -79,11 +79,11 @@ MAX_SLUG = 40
 
 
 class SignupError(ValueError):
-    """A sign-up refused; `code` says why (the page words it)."""
+    """A sign-up refused; `code` says why (the page words it, or shows `message`)."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, message: str | None = None):
         super().__init__(code)
-        self.code = code
+        self.code, self.message = code, message
 
 
 def _digest(raw: str) -> str:
@@ -199,14 +199,20 @@ def complete(raw: str, password: str):
         tenant = _new_tenant(found)
         with as_tenant(tenant):
             db.session.add(Company(tax_id=found.tax_id, name=found.company_name, kind="issuer"))
-            owner = create_user(
-                tenant,
-                None,
-                name=found.admin_name,
-                email=found.email,
-                password=password,
-                role="admin",
-            )
+            try:
+                owner = create_user(
+                    tenant,
+                    None,
+                    name=found.admin_name,
+                    email=found.email,
+                    password=password,
+                    role="admin",
+                )
+            except UserError as refused:
+                # create_user checks the password against the username it makes; the page
+                # checked it against the address. Should they ever disagree, the person
+                # sees the reason on the form, not an error page.
+                raise SignupError(refused.code, str(refused)) from None
             owner.locale = found.locale if found.locale in tenant.locales else None
             db.session.execute(
                 update(Signup)

@@ -114,8 +114,11 @@ def confirm(token: str):
         else:
             try:
                 made = services.complete(token, form.new_password.data)
-            except services.SignupError:
+            except services.SignupError as refused:
                 transactions.doom()  # the link stays usable; nothing was created
+                if refused.code != "tax_id_taken":
+                    form.new_password.errors.append(refused.message or refused.code)
+                    return render("signup/confirm.html", status=422, form=form, **page)
                 return _invalid(409, tax_id_taken_message())
             if made is None:  # another request used it a moment ago
                 return _invalid()
