@@ -166,11 +166,14 @@ def worker(burst):
 @with_appcontext
 @owns_transaction
 def daily():
-    """Queue the daily tasks (password expiry reminders) for every tenant; run it from cron."""
+    """Queue the daily tasks (password expiry reminders) for every tenant, and forget the
+    sign-ups never confirmed; run it from cron."""
     from saas.daily import run_daily
+    from saas.signup.services import forget_stale_signups
 
     queued = run_daily()
     click.echo(f"Queued {queued} daily job(s).")
+    click.echo(f"Forgot {forget_stale_signups()} sign-up(s) never confirmed.")
 
 
 @outbox_cli.command("list")

@@ -20,9 +20,10 @@ import re
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from saas import audit, clock
 from saas.auth.services import UserError, normalize_email
@@ -39,6 +40,7 @@ from saas.throttle import Limit, one_at_a_time, retry_after
 from saas.transactions import claim
 
 LINK_LIFETIME = timedelta(hours=24)
+STALE_AFTER = timedelta(days=7)  # an unconfirmed sign-up is kept this long after its link
 # Per address typed (taken or not, counted alike) and per IP; refusals of a tax id that
 # already has a portal count for the IP too, so the form is no cheap way to probe them.
 EMAIL_LIMIT = Limit(("platform.signup_requested",), 3, timedelta(hours=1))
@@ -177,6 +179,17 @@ def pending_signups() -> list[Signup]:
             .order_by(Signup.created_at)
         )
     )
+
+
+def forget_stale_signups() -> int:
+    """Delete sign-ups whose link expired unused more than STALE_AFTER ago (`flask daily`):
+    they hold a person's name and address that nobody confirmed. Returns how many."""
+    result = db.session.execute(
+        delete(Signup).where(
+            Signup.used_at.is_(None), Signup.expires_at < clock.now() - STALE_AFTER
+        )
+    )
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def complete(raw: str, password: str):

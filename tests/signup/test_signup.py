@@ -248,6 +248,19 @@ def test_the_link_lasts_24_hours_and_a_newer_sign_up_replaces_it(app, tenants, f
     assert tenant_count(app) == 3
 
 
+def test_daily_forgets_sign_ups_never_confirmed(app, tenants, frozen_clock):
+    sign_up(app.test_client())
+    clock.travel(timedelta(days=7))  # the link expired six days ago: kept a little longer
+    sign_up(app.test_client(), email="later@ferreteria.test", ip="203.0.113.99")
+    result = app.test_cli_runner().invoke(args=["daily"])
+    assert "Forgot 0 sign-up(s) never confirmed." in result.output
+    clock.travel(timedelta(days=1, seconds=1))
+    result = app.test_cli_runner().invoke(args=["daily"])
+    assert "Forgot 1 sign-up(s) never confirmed." in result.output, result.output
+    with app.app_context():
+        assert db.session.scalars(select(Signup.email)).all() == ["later@ferreteria.test"]
+
+
 def test_slugs_come_from_the_name_unique_and_never_a_tenant_files(app, tenants, tmp_path):
     assert slug_of("Ferretería Núñez S.A.S.") == "ferreteria-nunez"
     assert slug_of("Rossi Costruzioni S.r.l.") == "rossi-costruzioni"
