@@ -90,6 +90,18 @@ def invoice_for_requester(user: User, invoice_id) -> Invoice | None:
     return db.session.scalars(visibility.staff_invoices(user).where(Invoice.id == ident)).first()
 
 
+def staff_invoice_numbered(user: User, number: str) -> int | None:
+    """The id of the one invoice with this number among those a staff user may see; None
+    when there is none, or several (issuers number on their own: ask for the one meant)."""
+    found = db.session.scalars(
+        visibility.staff_invoices(user)
+        .with_only_columns(Invoice.id)
+        .where(Invoice.search_number == number.strip().lower())
+        .limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
+
+
 def _companies_of(user: User, invoice: Invoice | None) -> tuple[int | None, int | None]:
     """(issuer, customer) a request is filed under, which decides who in Support sees it:
     the invoice's; else a recipient's company, or the one issuer a limited staff user

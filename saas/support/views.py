@@ -23,6 +23,9 @@ PROBLEMS = {
     "required": lambda: _("Fill in this field."),
     "too_long": lambda: _("This is too long."),
     "invoice": lambda: _("This invoice is not one of yours."),
+    "number": lambda: _(
+        "No invoice you may see has this number, or several do. Check it, or leave it empty."
+    ),
     "closed": lambda: _("This request is closed: open a new one."),
     "too_big": lambda: _(
         "The attachment may be at most %(size)s MB.", size=services.attachment_limit_mb()
@@ -73,12 +76,18 @@ def attachment(request_id: int, message_id: int):
 
 
 def _new(user, template: str, thread_endpoint: str):
-    """Open a request (a recipient in the portal, a staff user in the console)."""
+    """Open a request (a recipient in the portal, a staff user in the console, who may
+    name the invoice by its number)."""
     invoice_id = request.values.get("invoice", type=int)
     invoice = services.invoice_for_requester(user, invoice_id) if invoice_id else None
     if request.method == "GET":
         return render(template, errors={}, form={}, invoice=invoice)
+    number = (request.form.get("invoice_number") or "").strip() if user.kind == "staff" else ""
     try:
+        if number and not invoice_id:
+            invoice_id = services.staff_invoice_numbered(user, number)
+            if invoice_id is None:
+                raise services.SupportProblem("invoice_number", "number")
         opened = services.open_request(
             user,
             request.form.get("subject"),

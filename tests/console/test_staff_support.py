@@ -100,10 +100,28 @@ def test_staff_limited_to_an_issuer_ask_only_about_its_invoices(app, tenants):
     )
     assert refused.status_code == 422
     assert "This invoice is not one of yours." in html.text(html.doc(refused), "//main")
-    general = post(client, "/t/intertec/console/support/new", {"subject": "S", "body": "B"})
+    # By number too, as staff know invoices: the other issuer's is as unknown as none.
+    for number in ("SN-1", "XX-404"):
+        unknown = post(
+            client,
+            "/t/intertec/console/support/new?lang=en",
+            {"subject": "S", "body": "B", "invoice_number": number},
+        )
+        assert unknown.status_code == 422
+        assert html.field_error(unknown, "invoice_number").startswith("No invoice you may see")
+    by_number = post(
+        client,
+        "/t/intertec/console/support/new",
+        {"subject": "About FE-1", "body": "B", "invoice_number": " fe-1 "},
+    )
+    assert by_number.status_code == 303
+    general = post(client, "/t/intertec/console/support/new", {"subject": "General", "body": "B"})
     assert general.status_code == 303
     with app.app_context(), all_tenants():
-        request = db.session.scalars(select(SupportRequest)).one()
+        filed = dict(
+            db.session.execute(select(SupportRequest.subject, SupportRequest.invoice_id)).all()
+        )
+        assert filed == {"About FE-1": mine, "General": None}
+        request = db.session.scalars(select(SupportRequest).filter_by(subject="General")).one()
         # Filed under the one issuer they work for: its Support sees it.
-        assert request.issuer_company_id == issuer_id and request.invoice_id is None
-    assert mine
+        assert request.issuer_company_id == issuer_id
