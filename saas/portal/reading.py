@@ -10,7 +10,7 @@ import zlib
 from decimal import Decimal
 
 from flask import g
-from flask_babel import format_decimal
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from reportlab.graphics.barcode.qr import QrCodeWidget
 
@@ -81,11 +81,46 @@ def qr_svg(text: str) -> str:
 
 def file_key(invoice: Invoice, what: str) -> str | None:
     """The storage key of an invoice's "xml" or "pdf"; for an invoice sent without a
-    PDF, its printable copy (made now if it was never asked for). Every download of an
-    invoice's files (portal, console) goes through here."""
-    if what == "pdf" and invoice.pdf_key is None:
+    PDF, its printable copy in the page's language (made now if it was never asked for
+    in it). Every download of an invoice's files (portal, console) goes through here."""
+    if what != "pdf":
+        return invoice.xml_key
+    if invoice.pdf_key is None:
         ensure_pdf(invoice)
-    return invoice.pdf_key if what == "pdf" else invoice.xml_key
+    elif invoice.pdf_generated:
+        return _copy_in_page_language(invoice)
+    return invoice.pdf_key
+
+
+def _copy_key(invoice: Invoice, suffix: str = "") -> str:
+    """Where a printable copy in the current language is kept: beside the XML, named for
+    its language ("copy-it.pdf"), so every later ask in that language finds it."""
+    return f"{invoice.xml_key.rpartition('/')[0]}/copy-{get_locale()}{suffix}.pdf"
+
+
+def _render_copy(invoice: Invoice, key: str) -> bytes | None:
+    document = document_for(invoice, storage_away_ok=False)  # away: a 503, not a 404
+    if document is None:
+        return None
+    from saas.portal.pdf_render import render_pdf  # it imports this module's labels
+
+    data = render_pdf(document, g.tenant, invoice.amount_decimals)
+    # A later copy in one language may be written by two requests at once: either copy
+    # is the same invoice in the same words, and nothing records its bytes.
+    get_storage().put(key, data, "application/pdf")
+    return data
+
+
+def _copy_in_page_language(invoice: Invoice) -> str | None:
+    """A generated PDF is the portal's, so each reader gets it in their language: the
+    one kept as the invoice's PDF (the first asked for, which zips carry), or another
+    copy beside it, made at the first ask in that language."""
+    if invoice.pdf_key.rpartition("/")[2].startswith(f"copy-{get_locale()}-"):
+        return invoice.pdf_key  # the first copy was asked for in this language
+    key = _copy_key(invoice)
+    if get_storage().exists(key):
+        return key
+    return key if _render_copy(invoice, key) is not None else invoice.pdf_key
 
 
 def ensure_pdf(invoice: Invoice) -> bool:
@@ -94,15 +129,12 @@ def ensure_pdf(invoice: Invoice) -> bool:
     pending count then treat it as any PDF. False when the XML cannot be read."""
     if invoice.pdf_key is not None:
         return True
-    document = document_for(invoice, storage_away_ok=False)  # away: a 503, not a 404
-    if document is None:
+    # A name of its own (two requests may race to it; the invoice records the winner's
+    # size and checksum, which zips rely on), that still says its language.
+    key = _copy_key(invoice, f"-{uuid.uuid4().hex[:8]}")
+    data = _render_copy(invoice, key)
+    if data is None:
         return False
-    from saas.portal.pdf_render import render_pdf  # it imports this module's labels
-
-    data = render_pdf(document, g.tenant, invoice.amount_decimals)
-    # Beside the invoice's XML, under a name of its own (two requests may race to it).
-    key = f"{invoice.xml_key.rpartition('/')[0]}/generated-{uuid.uuid4().hex[:8]}.pdf"
-    get_storage().put(key, data, "application/pdf")
     won = claim(
         Invoice,
         Invoice.id == invoice.id,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from saas.auth.models import User
 from saas.extensions import db
+from saas.storage import get_storage
 from saas.portal.models import Invoice
 from saas.tenancy import all_tenants
 from tests import html
@@ -121,8 +122,14 @@ def test_the_printable_copy_is_made_once_kept_and_marked(app, tenants):
         key = invoice.pdf_key
     again = client.get(f"/t/adriatica/invoices/{first}/pdf")
     assert again.data == answer.data  # kept, not drawn again
+    # A reader in another of the tenant's languages gets a copy in theirs, kept beside it.
+    english = client.get(f"/t/adriatica/invoices/{first}/pdf?lang=en")
+    assert pdf_text(english.data).startswith("FA Fatture Adriatica Invoice FT-2024/118")
+    assert client.get(f"/t/adriatica/invoices/{first}/pdf?lang=en").data == english.data
+    assert client.get(f"/t/adriatica/invoices/{first}/pdf?lang=it").data == answer.data
     with app.app_context(), all_tenants():
-        assert db.session.get(Invoice, first).pdf_key == key
+        assert db.session.get(Invoice, first).pdf_key == key  # the zips' copy is the first
+        assert get_storage().exists(key.rpartition("/")[0] + "/copy-en.pdf")
 
 
 def test_the_pending_zip_holds_the_printable_copies(app, tenants):
