@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from saas.auth.models import User
 from saas.extensions import db
-from saas.storage import get_storage
 from saas.portal.models import Invoice
+from saas.storage import get_storage
 from saas.tenancy import all_tenants
 from tests import html
 from tests.auth.conftest import sign_in
