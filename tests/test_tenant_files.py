@@ -100,6 +100,8 @@ def test_changed_file_updates_the_tenant(app, ctx, tenants_dir):
         (GOOD.replace('"300 3292"', '"call me"'), "support_phones[0].number", "not a phone"),
         ('domains = ["not a host"]\n' + GOOD, "domains", "is not a host name"),
         ('plan = "gold"\n' + GOOD, "plan", "'gold' is not one of"),
+        ('tax_id = "900123456-7"\n' + GOOD, "tax_id", "has a wrong check digit"),
+        ('tax_id = "H&E951128469"\n' + GOOD, "tax_id", "NIT"),  # a Mexican RFC, in CO
     ],
 )
 def test_bad_file_names_file_and_key_and_writes_nothing(
@@ -147,6 +149,19 @@ def test_a_domain_cannot_belong_to_two_tenants(app, ctx, tenants_dir):
     result = sync(app, tenants_dir)
     assert result.exit_code == 1
     assert "'facturas.example.com' is also a domain of 'one'" in result.stderr
+
+
+def test_a_tax_id_belongs_to_one_tenant(app, ctx, tenants_dir):
+    write_tenant(tenants_dir, "one", 'tax_id = "900.123.456-8"\n' + GOOD)
+    write_tenant(tenants_dir, "two", 'tax_id = "9001234568"\n' + GOOD)
+    result = sync(app, tenants_dir)
+    assert result.exit_code == 1
+    assert "'900123456-8' is also the tax id of 'one'" in result.stderr
+    (tenants_dir / "two").rename(tenants_dir / "zzz-unused")
+    shutil.rmtree(tenants_dir / "zzz-unused")
+    assert sync(app, tenants_dir).exit_code == 0
+    with all_tenants():
+        assert db.session.scalars(select(Tenant.tax_id)).all() == ["900123456-8"]
 
 
 def test_domains_are_updated_by_difference(app, ctx, tenants_dir):

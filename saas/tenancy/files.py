@@ -93,6 +93,17 @@ def load_tenant_files(
             if host in seen:
                 problems.add(spec.path, "domains", f"{host!r} is also a domain of {seen[host]!r}")
             seen[host] = spec.slug
+    tax_ids: dict[tuple[str, str], str] = {}
+    for spec in specs:
+        tax_id = spec.values.get("tax_id")
+        if tax_id is None:
+            continue
+        company = (spec.values["country"], tax_id)
+        if company in tax_ids:
+            problems.add(
+                spec.path, "tax_id", f"{tax_id!r} is also the tax id of {tax_ids[company]!r}"
+            )
+        tax_ids[company] = spec.slug
     if problems.items:
         raise TenantFileError(problems.items)
     return specs

@@ -55,8 +55,8 @@ def _check_domains_free(specs: list[TenantSpec]) -> None:
 
 
 def _check_not_signed_up(specs: list[TenantSpec]) -> None:
-    """A file never takes over a tenant that signed up by itself: that one lives in the
-    database, and its Administrator owns its settings."""
+    """A file never takes over a tenant that signed up by itself (that one lives in the
+    database, and its Administrator owns its settings), nor its company's tax id."""
     slugs = [spec.slug for spec in specs]
     taken = set(
         db.session.scalars(
@@ -68,6 +68,17 @@ def _check_not_signed_up(specs: list[TenantSpec]) -> None:
         for spec in specs
         if spec.slug in taken
     ]
+    for spec in specs:  # one portal per company: its tax id may be another tenant's
+        tax_id = spec.values.get("tax_id")
+        owner = tax_id and db.session.scalar(
+            select(Tenant.slug).where(
+                Tenant.country == spec.values["country"],
+                Tenant.tax_id == tax_id,
+                Tenant.slug != spec.slug,
+            )
+        )
+        if owner:
+            problems.append(f"{spec.path}: tax_id: {tax_id!r} is the tax id of tenant {owner!r}")
     if problems:
         raise TenantFileError(problems)
 

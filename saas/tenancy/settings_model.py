@@ -17,10 +17,11 @@ import re
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 from saas.branding import is_color
+from saas.einvoice.taxids import InvalidTaxId, normalize_tax_id
 from saas.plans import PLANS
 from saas.tenancy.models import COUNTRIES
 from saas.validation import MAX_SUPPORT_PHONES, has_control_characters, is_phone_number
@@ -220,3 +221,14 @@ class TenantFile(_Strict):
     timezone: Annotated[str, AfterValidator(_timezone)] | None = None
     branding: Branding
     support_phones: SupportPhones = []
+    # The company's own tax id: one portal per tax id and country, sign-ups included.
+    tax_id: Annotated[str, AfterValidator(_one_line)] | None = None
+
+    @model_validator(mode="after")
+    def _tax_id_of_its_country(self) -> TenantFile:
+        if self.tax_id is not None:
+            try:
+                self.tax_id = normalize_tax_id(self.country, self.tax_id)
+            except InvalidTaxId as error:
+                raise _broken("tax_id", "tax_id: {reason}", reason=str(error)) from None
+        return self

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
+from saas.demo_invoices import ubl_invoice
 from tests.conftest import LiveServer, wait_until
 from tests.e2e.layout import LayoutLog
-from tests.invoices import fake_pdf, ubl_invoice
+from tests.invoices import fake_pdf
 from tests.portal.conftest import mails
 
 pytestmark = pytest.mark.browser
@@ -19,7 +20,8 @@ CHOSEN = "la cordillera azul del norte"
 
 def test_a_new_issuer_signs_up_and_publishes_its_first_invoice(app, tenants, browser, tmp_path):
     xml = tmp_path / "FE-1.xml"
-    xml.write_bytes(ubl_invoice("FE-1"))  # issued by NIT 900123456-8, the new company's
+    # Issued by the company that signs up (NIT 830012345-9) to one of its customers.
+    xml.write_bytes(ubl_invoice("FE-1", issuer=("830012345", "9", "Ferretería Núñez S.A.S.")))
     pdf = tmp_path / "FE-1.pdf"
     pdf.write_bytes(fake_pdf("FE-1"))
     layout = LayoutLog()
@@ -34,7 +36,7 @@ def test_a_new_issuer_signs_up_and_publishes_its_first_invoice(app, tenants, bro
             layout.check(page, "sign-up form")
             page.get_by_label("Nombre de la empresa").fill("Ferretería Núñez S.A.S.")
             page.get_by_label("País").select_option("CO")
-            page.get_by_label("Identificador tributario de la empresa").fill("900123456-7")
+            page.get_by_label("Identificador tributario de la empresa").fill("830012345-8")
             page.get_by_label("Su nombre completo").fill("Nora Núñez")
             page.get_by_label("Su correo de trabajo").fill(EMAIL)
             page.get_by_label("PyME").check()
@@ -46,7 +48,7 @@ def test_a_new_issuer_signs_up_and_publishes_its_first_invoice(app, tenants, bro
                 "Ferretería Núñez S.A.S."
             )
             layout.check(page, "sign-up form with an error")
-            page.get_by_label("Identificador tributario de la empresa").fill("900.123.456-8")
+            page.get_by_label("Identificador tributario de la empresa").fill("830.012.345-9")
             page.get_by_role("button", name="Envíenme el enlace").click()
             page.get_by_role("heading", name="Revise su correo").wait_for()
             layout.check(page, "check your email")

@@ -13,7 +13,7 @@ CHOSEN = "la cordillera azul del norte"
 FORM = {
     "company_name": "Ferretería Núñez S.A.S.",
     "country": "CO",
-    "tax_id": "900.123.456-8",
+    "tax_id": "830.012.345-9",
     "admin_name": "Nora Núñez",
     "email": "nora@ferreteria.test",
     "plan": "pyme",

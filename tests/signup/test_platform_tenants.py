@@ -50,7 +50,7 @@ def test_the_console_lists_sign_ups_and_tenants_with_their_status(app, signed_up
         app.test_client(),
         company_name="Rossi S.r.l.",
         country="IT",
-        tax_id="01234560017",
+        tax_id="12345670017",
         email="rossi@rossi.test",
     )
     ops = operator(app)
@@ -63,7 +63,7 @@ def test_the_console_lists_sign_ups_and_tenants_with_their_status(app, signed_up
     assert html.texts(pending, "td")[:4] == [
         "Rossi S.r.l. Italy",
         "Pending verification",
-        "01234560017",
+        "12345670017",
         "Nora Núñez <rossi@rossi.test>",
     ]
     # In the operator's language too.
@@ -161,16 +161,29 @@ def test_sync_never_touches_a_signed_up_tenant(app, signed_up, tmp_path):
         folder = tmp_path / "tenants"
         shutil.copytree(ROOT / "tenants", folder)
         shutil.copytree(folder / "intertec", folder / slug)
+        copy = folder / slug / "tenant.toml"
+        copy.write_text(copy.read_text().replace('tax_id = "900123456-8"', ""))
         with pytest.raises(TenantFileError) as refused:
             sync_tenants(folder)
         assert f"tenant {slug!r} signed up by itself" in str(refused.value)
+        # Nor may a file claim the company's tax id: one portal per tax id.
+        shutil.rmtree(folder / slug)
+        file = folder / "azteca" / "tenant.toml"
+        file.write_text(
+            file.read_text()
+            .replace('country = "MX"', 'country = "CO"')
+            .replace('tax_id = "AZT010101AB1"', 'tax_id = "830012345-9"')
+        )
+        with pytest.raises(TenantFileError) as refused:
+            sync_tenants(folder)
+        assert f"tax_id: '830012345-9' is the tax id of tenant {slug!r}" in str(refused.value)
         db.session.rollback()
     with app.app_context(), all_tenants():
         tenant = db.session.scalars(select(Tenant).where(Tenant.slug == slug)).one()
         assert (tenant.name, tenant.origin, tenant.tax_id) == (
             FORM["company_name"],
             "signup",
-            "900123456-8",
+            "830012345-9",
         )
 
 

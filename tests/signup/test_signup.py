@@ -66,14 +66,14 @@ def test_a_new_issuer_signs_up_verifies_its_email_and_lands_in_its_console(app, 
     assert tenant_count(app) == before  # nothing exists before the address is confirmed
     (mail,) = mails(app, FORM["email"])
     assert mail["subject"] == "Confirm your address to create the portal of Ferretería Núñez S.A.S."
-    assert "900123456-8" in mail["text"] and "for 24 hours" in mail["text"]
+    assert "830012345-9" in mail["text"] and "for 24 hours" in mail["text"]
 
     path = signup_link(app)
     for _ in range(2):  # a mail scanner, a preview: opening spends nothing
         confirm = html.doc(client.get(f"{path}?lang=en"))
         assert html.text(confirm, "//h1") == "Your address is confirmed"
     facts = dict(zip(html.texts(confirm, "//dl/dt"), html.texts(confirm, "//dl/dd"), strict=True))
-    assert facts["Tax id"] == "900123456-8 (Colombia)"
+    assert facts["Tax id"] == "830012345-9 (Colombia)"
     assert facts["Plan"] == "PyME"
     assert facts["Portal address"].startswith("http://localhost/t/ferreteria-nunez/")
     assert tenant_count(app) == before
@@ -88,7 +88,7 @@ def test_a_new_issuer_signs_up_verifies_its_email_and_lands_in_its_console(app, 
     assert html.text(html.doc(console), "//h1") == "Dashboard"
 
     tenant = the_tenant(app, "ferreteria-nunez")
-    assert (tenant.origin, tenant.status, tenant.tax_id) == ("signup", "active", "900123456-8")
+    assert (tenant.origin, tenant.status, tenant.tax_id) == ("signup", "active", "830012345-9")
     assert (tenant.name, tenant.country, tenant.plan) == ("Ferretería Núñez S.A.S.", "CO", "pyme")
     assert (tenant.currency, tenant.timezone) == ("COP", "America/Bogota")
     assert tenant.locales == ["es", "en"] and tenant.password_reset == "tax_id"
@@ -99,7 +99,7 @@ def test_a_new_issuer_signs_up_verifies_its_email_and_lands_in_its_console(app, 
         assert (owner.email, owner.name, owner.role) == (FORM["email"], "Nora Núñez", "admin")
         assert owner.is_owner and not owner.must_change_password
         (company,) = db.session.scalars(select(Company)).all()
-        assert (company.kind, company.tax_id) == ("issuer", "900123456-8")
+        assert (company.kind, company.tax_id) == ("issuer", "830012345-9")
     (welcome,) = [m for m in mails(app, FORM["email"]) if m["template"] == "signup_welcome"]
     assert "/t/ferreteria-nunez/console/" in welcome["text"]
 
@@ -117,8 +117,8 @@ def test_a_new_issuer_signs_up_verifies_its_email_and_lands_in_its_console(app, 
     [
         (
             "IT",
-            "IT 01234560017",
-            "01234560017",
+            "IT 12345670017",
+            "12345670017",
             {
                 "locales": ["it", "en"],
                 "password_reset": "email",
@@ -153,8 +153,8 @@ def test_each_country_gets_its_defaults(app, tenants, country, tax_id, stored, d
 @pytest.mark.parametrize(
     ("country", "tax_id", "message"),
     [
-        ("CO", "900123456-7", "This is not a valid NIT"),  # wrong check digit
-        ("CO", "900123456", "This is not a valid NIT"),  # no check digit
+        ("CO", "830012345-8", "This is not a valid NIT"),  # wrong check digit
+        ("CO", "830012345", "This is not a valid NIT"),  # no check digit
         ("CO", "H&E951128469", "This is not a valid NIT"),
         ("IT", "01234567890", "This is not a valid Partita IVA"),
         ("MX", "900123456-8", "This is not a valid RFC"),
@@ -216,7 +216,7 @@ def test_a_tax_id_with_a_portal_is_refused_saying_nothing_else(app, tenants):
     first, second = app.test_client(), app.test_client()
     # Two sign-ups of one company, both pending: the first to confirm gets the portal.
     assert sign_up(first).status_code == 200
-    assert sign_up(second, email="socio@ferreteria.test", tax_id="9001234568").status_code == 200
+    assert sign_up(second, email="socio@ferreteria.test", tax_id="8300123459").status_code == 200
     assert choose(first, signup_link(app)).status_code == 303
     refused = choose(second, signup_link(app, "socio@ferreteria.test"))
     assert refused.status_code == 409
@@ -224,7 +224,7 @@ def test_a_tax_id_with_a_portal_is_refused_saying_nothing_else(app, tenants):
     assert tenant_count(app) == before + 1
     # From now on the form refuses it at once, naming nothing of the portal that has it.
     answer = sign_up(
-        app.test_client(), company_name="Otra Cosa Ltda.", email="x@otra.test", tax_id="900123456-8"
+        app.test_client(), company_name="Otra Cosa Ltda.", email="x@otra.test", tax_id="830012345-9"
     )
     assert answer.status_code == 422
     assert html.field_error(answer, "tax_id") == TAKEN_MESSAGE
