@@ -16,7 +16,6 @@ from saas.htmx import render
 from saas.plans import PLANS
 from saas.signup import services
 from saas.signup.forms import TAX_ID_LABELS, SignupForm
-from saas.tenancy.models import COUNTRIES
 
 bp = Blueprint("signup", __name__, template_folder="templates")
 
@@ -47,7 +46,6 @@ def _form_page(form, status=200):
         form=form,
         plans=PLANS,
         tax_id_labels={code: str(label) for code, label in TAX_ID_LABELS.items()},
-        countries=COUNTRIES,
     )
 
 
