@@ -9,7 +9,6 @@ key of the user, and the API tells an integration so in plain words.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from saas import audit, clock
 from saas.auth.models import ApiKey, User
+from saas.auth.tokens import digest
 from saas.extensions import db
 from saas.throttle import Limit, retry_after
 
@@ -46,15 +46,11 @@ KEY_ERRORS = {
 }
 
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def create_api_key(user: User) -> tuple[ApiKey, str]:
     """A new key for `user`; returns the row and the raw key (shown once). Caller commits."""
     raw = f"{KEY_PREFIX}{secrets.token_urlsafe(6)}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
-        tenant_id=user.tenant_id, user_id=user.id, prefix=raw[:PREFIX_LENGTH], key_hash=_digest(raw)
+        tenant_id=user.tenant_id, user_id=user.id, prefix=raw[:PREFIX_LENGTH], key_hash=digest(raw)
     )
     db.session.add(key)
     db.session.flush()
@@ -84,7 +80,7 @@ def check_api_key(raw: str | None) -> KeyCheck:
     raw = (raw or "").strip()
     if not raw.startswith(KEY_PREFIX) or len(raw) <= PREFIX_LENGTH:
         return KeyCheck(error="key_invalid")
-    digest = _digest(raw)
+    wanted = digest(raw)
     candidates = (
         db.session.scalars(
             select(ApiKey)
@@ -95,7 +91,7 @@ def check_api_key(raw: str | None) -> KeyCheck:
         .unique()
         .all()
     )
-    key = next((k for k in candidates if hmac.compare_digest(k.key_hash, digest)), None)
+    key = next((k for k in candidates if hmac.compare_digest(k.key_hash, wanted)), None)
     if key is None:
         return KeyCheck(error="key_invalid")
     if key.revoked_at is not None and key.revoked_reason != INACTIVE:

@@ -48,7 +48,9 @@ class OneTimeToken(TenantScoped, Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
-def _digest(raw: str) -> str:
+def digest(raw: str) -> str:
+    """What the database keeps of a secret that travels only to its owner (a link's
+    token, an API key, a sign-up's link): its SHA-256, in hex."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -73,7 +75,7 @@ def issue(purpose: str, ttl: timedelta, *, user_id=None, company_id=None) -> str
     db.session.add(
         OneTimeToken(
             purpose=purpose,
-            token_hash=_digest(raw),
+            token_hash=digest(raw),
             user_id=user_id,
             company_id=company_id,
             expires_at=now + ttl,
@@ -101,7 +103,7 @@ def revoke_user_tokens(user_id: int) -> None:
 def _valid(purpose: str, raw: str):
     return (
         OneTimeToken.purpose == purpose,
-        OneTimeToken.token_hash == _digest(raw or ""),
+        OneTimeToken.token_hash == digest(raw or ""),
         OneTimeToken.used_at.is_(None),
         OneTimeToken.expires_at > clock.now(),
     )
@@ -120,5 +122,5 @@ def consume(purpose: str, raw: str) -> OneTimeToken | None:
     if not claim(OneTimeToken, *_valid(purpose, raw), used_at=clock.now()):
         return None
     return db.session.scalars(
-        select(OneTimeToken).where(OneTimeToken.token_hash == _digest(raw))
+        select(OneTimeToken).where(OneTimeToken.token_hash == digest(raw))
     ).one()

@@ -45,7 +45,7 @@ from saas.htmx import render
 from saas.i18n import LANGUAGE_NAMES, available_locales, set_language_cookie, without_lang
 from saas.mail import absolute_url
 from saas.security import verify_password
-from saas.tenancy import current_tenant, get_or_404, load_tenant
+from saas.tenancy import current_tenant, enter_tenant, get_or_404, load_tenant
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -192,7 +192,7 @@ def google_callback():
     tenant = load_tenant(slug) if dot else None
     if tenant is None:
         abort(404)
-    g.tenant = tenant
+    enter_tenant(tenant)
     if not google_available():
         abort(404)
     try:

@@ -29,6 +29,7 @@ from saas.platform.forms import ActivatePurchaseForm, RejectPurchaseForm, Suspen
 from saas.platform.models import PlatformAdmin
 from saas.seats import ledger, purchases
 from saas.seats.models import SeatPurchase
+from saas.seats.staff_accounts import staff_users
 from saas.security import hash_password, verify_password
 from saas.signup.services import pending_signups
 from saas.tenancy.models import Tenant
@@ -194,11 +195,7 @@ def _tenant_or_404(tenant_id: int) -> Tenant:
 
 def _tenant_page(tenant: Tenant, form=None, status=200):
     with as_tenant(tenant):  # its Administrators, whom the operator may call
-        admins = db.session.scalars(
-            select(User)
-            .where(User.kind == "staff", User.role == "admin", User.deleted_at.is_(None))
-            .order_by(User.is_owner.desc(), User.name)
-        ).all()
+        admins = [user for user in staff_users() if user.role == "admin"]
     return render(
         "platform/tenant.html",
         status=status,

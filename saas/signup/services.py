@@ -15,7 +15,6 @@ sync` never touches it (saas.tenancy.services).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -27,14 +26,16 @@ from sqlalchemy import CursorResult, delete, select, update
 
 from saas import audit, clock
 from saas.auth.services import UserError, normalize_email
+from saas.auth.tokens import digest
 from saas.companies import Company
 from saas.extensions import db
 from saas.mail import absolute_url, email_user, send_email
 from saas.seats.staff_accounts import create_user
 from saas.signup.models import Signup
-from saas.tenancy.files import SLUG_RE
+from saas.tenancy.files import SLUG_RE, tenant_files
 from saas.tenancy.models import COUNTRIES, Tenant
 from saas.tenancy.scoping import as_tenant
+from saas.tenancy.services import tax_id_owner
 from saas.textsearch import fold
 from saas.throttle import Limit, one_at_a_time, retry_after
 from saas.transactions import claim
@@ -88,19 +89,6 @@ class SignupError(ValueError):
         self.code, self.message = code, message
 
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256((raw or "").encode()).hexdigest()
-
-
-def tax_id_has_portal(country: str, tax_id: str) -> bool:
-    return (
-        db.session.scalar(
-            select(Tenant.id).where(Tenant.country == country, Tenant.tax_id == tax_id)
-        )
-        is not None
-    )
-
-
 def signup_wait(email: str, ip: str | None) -> int:
     return max(
         retry_after(EMAIL_LIMIT, subject=f"signup:{email}"),
@@ -119,7 +107,7 @@ def request_signup(*, company_name, country, tax_id, admin_name, email, plan, lo
         if wait:
             audit.record("platform.signup_throttled", subject=f"signup:{email}", wait=wait)
             return wait
-        if tax_id_has_portal(country, tax_id):
+        if tax_id_owner(country, tax_id):
             audit.record("platform.signup_tax_id_taken", subject=f"signup:{email}", tax_id=tax_id)
             raise SignupError("tax_id_taken")
         now = clock.now()
@@ -131,7 +119,7 @@ def request_signup(*, company_name, country, tax_id, admin_name, email, plan, lo
         )
         raw = secrets.token_urlsafe(32)
         signup = Signup(
-            token_hash=_digest(raw),
+            token_hash=digest(raw or ""),
             email=email,
             admin_name=admin_name.strip(),
             company_name=company_name.strip(),
@@ -159,7 +147,7 @@ def request_signup(*, company_name, country, tax_id, admin_name, email, plan, lo
 
 def _usable(raw: str):
     return (
-        Signup.token_hash == _digest(raw),
+        Signup.token_hash == digest(raw or ""),
         Signup.used_at.is_(None),
         Signup.expires_at > clock.now(),
     )
@@ -207,7 +195,7 @@ def complete(raw: str, password: str):
     with one_at_a_time(f"signup_tax_id:{found.country}:{found.tax_id}"):
         if not claim(Signup, *_usable(raw), used_at=clock.now()):
             return None  # another request used it a moment ago
-        if tax_id_has_portal(found.country, found.tax_id):
+        if tax_id_owner(found.country, found.tax_id):
             raise SignupError("tax_id_taken")
         tenant = _new_tenant(found)
         with as_tenant(tenant):
@@ -282,8 +270,7 @@ def slug_of(name: str) -> str:
 
 def _file_slugs() -> set[str]:
     """Slugs the tenant files claim, synced or not yet: a sign-up never takes one."""
-    folder = Path(current_app.config["TENANTS_DIR"])
-    return {p.parent.name for p in folder.glob("*/tenant.toml")} if folder.is_dir() else set()
+    return {path.parent.name for path in tenant_files(Path(current_app.config["TENANTS_DIR"]))}
 
 
 def slug_taken(slug: str) -> bool:

@@ -83,11 +83,7 @@ def invoice_for_requester(user: User, invoice_id) -> Invoice | None:
     one of the issuers a staff user may see)."""
     if user.kind != "staff":
         return visibility.invoice_for(user, invoice_id)
-    try:
-        ident = int(invoice_id)
-    except (TypeError, ValueError):
-        return None
-    return db.session.scalars(visibility.staff_invoices(user).where(Invoice.id == ident)).first()
+    return visibility.staff_invoice(user, int(invoice_id))
 
 
 def staff_invoice_numbered(user: User, number: str) -> int | None:

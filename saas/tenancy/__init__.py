@@ -33,6 +33,7 @@ __all__ = [
     "all_tenants",
     "as_tenant",
     "current_tenant",
+    "enter_tenant",
     "get_or_404",
     "init_app",
     "span_all_tenants",
@@ -74,6 +75,14 @@ def get_or_404(model, ident):
 
 def load_tenant(slug: str) -> Tenant | None:
     return db.session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+
+
+def enter_tenant(tenant: Tenant, endpoint: str | None = None) -> None:
+    """Make `tenant` the request's; a suspended one's pages answer 403 from here, for
+    every way in (its URLs, its domains, a sign-in coming back from Google)."""
+    g.tenant = tenant
+    if tenant.suspended and endpoint not in SERVED_WHILE_SUSPENDED:
+        raise TenantSuspended()
 
 
 def tenant_from_path() -> Tenant | None:
@@ -152,9 +161,7 @@ def init_app(app: Flask) -> None:
             tenant = load_tenant(values.pop("tenant"))
             if tenant is None:
                 abort(404)
-            g.tenant = tenant
-            if tenant.suspended and endpoint not in SERVED_WHILE_SUSPENDED:
-                raise TenantSuspended()
+            enter_tenant(tenant, endpoint)
 
     @app.context_processor
     def tenant_in_templates():

@@ -65,6 +65,11 @@ def catalog_locales(translations_dir: Path) -> set[str]:
     return found | {"en"}
 
 
+def tenant_files(tenants_dir: Path) -> list[Path]:
+    """Every `<slug>/tenant.toml` under the folder, by slug."""
+    return sorted(tenants_dir.glob("*/tenant.toml")) if tenants_dir.is_dir() else []
+
+
 def load_tenant_files(
     tenants_dir: Path, translations_dir: Path, login_methods: frozenset[str] | None = None
 ) -> list[TenantSpec]:
@@ -83,7 +88,7 @@ def load_tenant_files(
         raise TenantFileError([f"{tenants_dir}: TENANTS_DIR is not a folder"])
     locales = catalog_locales(translations_dir)
     specs = []
-    for path in sorted(tenants_dir.glob("*/tenant.toml")):
+    for path in tenant_files(tenants_dir):
         spec = check_tenant_file(path, locales, problems, login_methods)
         if spec is not None:
             specs.append(spec)

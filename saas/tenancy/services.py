@@ -70,17 +70,19 @@ def _check_not_signed_up(specs: list[TenantSpec]) -> None:
     ]
     for spec in specs:  # one portal per company: its tax id may be another tenant's
         tax_id = spec.values.get("tax_id")
-        owner = tax_id and db.session.scalar(
-            select(Tenant.slug).where(
-                Tenant.country == spec.values["country"],
-                Tenant.tax_id == tax_id,
-                Tenant.slug != spec.slug,
-            )
-        )
-        if owner:
+        owner = tax_id and tax_id_owner(spec.values["country"], tax_id)
+        if owner and owner != spec.slug:
             problems.append(f"{spec.path}: tax_id: {tax_id!r} is the tax id of tenant {owner!r}")
     if problems:
         raise TenantFileError(problems)
+
+
+def tax_id_owner(country: str, tax_id: str) -> str | None:
+    """The slug of the tenant whose company has this tax id: one portal per tax id and
+    country, whether it came from a file or signed up."""
+    return db.session.scalar(
+        select(Tenant.slug).where(Tenant.country == country, Tenant.tax_id == tax_id)
+    )
 
 
 def set_status(tenant: Tenant, status: str, *, operator: str, reason: str = "") -> bool:

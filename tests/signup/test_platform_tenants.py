@@ -113,6 +113,9 @@ def test_an_operator_suspends_a_tenant_and_reactivates_it(app, signed_up):
     )
     assert api.status_code == 403 and api.get_json()["error"] == "tenant_suspended"
     assert client.get(f"/t/{slug}/theme.css").status_code == 200
+    # Nor does a Google sign-in coming back to it open a session.
+    back_from_google = app.test_client().get(f"/auth/google/callback?state={slug}.x&lang=es")
+    assert back_from_google.status_code == 403
     # Other tenants are untouched.
     assert client.get("/t/intertec/login").status_code == 200
 
