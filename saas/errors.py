@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 
 from saas import transactions
 from saas.extensions import db
+from saas.htmx import render
 from saas.storage import StorageUnavailable
 from saas.tenancy import TenantSuspended, tenant_from_path
 
@@ -115,6 +116,14 @@ def _suspended_messages():
 
 def tenant_suspended(error: TenantSuspended):
     return render_error(error, _suspended_messages, "tenant_suspended")
+
+
+def too_many_attempts(wait: int, **context):
+    """The 429 page of every throttled form (sign-in, links, sign-up): how long to wait,
+    said in the page's language and in Retry-After; `context` adds the page's own links."""
+    response = render("auth/throttled.html", status=429, wait=wait, **context)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def storage_unavailable(error: StorageUnavailable):

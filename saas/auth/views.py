@@ -40,6 +40,7 @@ from saas.auth.models import User
 from saas.auth.passwords import password_problem
 from saas.auth.sessions import current_device, landing, remember_device, safe_next, start_session
 from saas.auth.webmail import webmail_for
+from saas.errors import too_many_attempts
 from saas.extensions import db, login_manager
 from saas.htmx import render
 from saas.i18n import LANGUAGE_NAMES, available_locales, set_language_cookie, without_lang
@@ -290,18 +291,14 @@ def throttled(wait: int, form=None, *, locked: bool = False):
     """The 429 page. `locked`: a paused password sign-in, which also names the ways the
     account's owner still gets in."""
     methods = current_tenant.login_methods
-    response = render(
-        "auth/throttled.html",
-        status=429,
-        wait=wait,
+    return too_many_attempts(
+        wait,
         form=form,
         locked=locked,
         magic_url=url_for("auth.magic_request") if "magic_link" in methods else None,
         google_url=url_for("auth.google_start") if google_available() else None,
         forgot_url=url_for("auth.forgot_password") if "password" in methods else None,
     )
-    response.headers["Retry-After"] = str(wait)
-    return response
 
 
 @bp.route("/t/<tenant>/account", methods=["GET", "POST"])

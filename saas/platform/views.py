@@ -23,6 +23,7 @@ from saas import audit, clock
 from saas.auth.models import User
 from saas.auth.passwords import password_problem
 from saas.auth.services import normalize_email
+from saas.errors import too_many_attempts
 from saas.extensions import db
 from saas.htmx import render
 from saas.platform.forms import ActivatePurchaseForm, RejectPurchaseForm, SuspendTenantForm
@@ -121,15 +122,7 @@ def login():
             admin = db.session.scalar(select(PlatformAdmin).where(PlatformAdmin.email == email))
             if wait:
                 audit.record("platform.signin_throttled", subject=subject)
-                response = render(
-                    "auth/throttled.html",
-                    status=429,
-                    wait=wait,
-                    form=None,
-                    back_url=url_for("platform.login"),
-                )
-                response.headers["Retry-After"] = str(wait)
-                return response
+                return too_many_attempts(wait, form=None, back_url=url_for("platform.login"))
             if verify_password(
                 admin.password_hash if admin else None, request.form.get("password", "")
             ):

@@ -12,6 +12,7 @@ from saas.auth.forms import ChoosePasswordForm
 from saas.auth.passwords import password_problem
 from saas.auth.sessions import start_session
 from saas.auth.webmail import webmail_for
+from saas.errors import too_many_attempts
 from saas.htmx import render
 from saas.plans import PLANS
 from saas.signup import services
@@ -71,16 +72,9 @@ def start():
         form.tax_id.errors = [tax_id_taken_message()]
         return _form_page(form, 422)
     if wait:
-        response = render(
-            "auth/throttled.html",
-            status=429,
-            wait=wait,
-            form=None,
-            back_url=url_for("signup.start"),
-            back_label=_("Back to sign-up"),
+        return too_many_attempts(
+            wait, form=None, back_url=url_for("signup.start"), back_label=_("Back to sign-up")
         )
-        response.headers["Retry-After"] = str(wait)
-        return response
     # The same page whether the address is new here or not: it was never looked up.
     return render(
         "signup/sent.html",
